@@ -1,0 +1,122 @@
+/*
+ * switch.S (x86-64, System V AMD64 ABI) - the fiber context switch and the
+ * fiber entry trampoline; the contract is in runtime/context.h.
+ *
+ * Registers (System V AMD64 ABI, section 3.2.1):
+ *   callee-saved, kept here:  rbx rbp r12 r13 r14 r15, MXCSR control bits,
+ *                             x87 control word
+ *   arguments:                rdi = from, rsi = to, rdx = arg
+ *   result:                   rax = arg of the switch that resumes us
+ *
+ * Saved frame, lowest address first (sp is what from->sp holds):
+ *   sp+0  MXCSR (4 bytes)  sp+4  x87 CW (2 bytes, 2 bytes pad)
+ *   sp+8  r15  sp+16 r14  sp+24 r13  sp+32 r12  sp+40 rbx  sp+48 rbp
+ *   sp+56 return address
+ * arch/x86_64/context.c builds the same frame for a fresh stack.
+ *
+ * Every symbol is hidden. Each indirect-branch target starts with endbr64;
+ * the IBT property note is emitted when the compiler builds for CET. SHSTK
+ * is deliberately not claimed: this switch does not move shadow stacks.
+ */
+#if defined(__CET__)
+#define ENDBR endbr64
+#else
+#define ENDBR
+#endif
+
+    .text
+
+    .globl  wt_context_switch
+    .hidden wt_context_switch
+    .type   wt_context_switch, @function
+    .p2align 4
+wt_context_switch:
+    .cfi_startproc
+    ENDBR
+    pushq   %rbp
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset %rbp, 0
+    pushq   %rbx
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset %rbx, 0
+    pushq   %r12
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset %r12, 0
+    pushq   %r13
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset %r13, 0
+    pushq   %r14
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset %r14, 0
+    pushq   %r15
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset %r15, 0
+    subq    $8, %rsp
+    .cfi_adjust_cfa_offset 8
+    stmxcsr (%rsp)
+    fnstcw  4(%rsp)
+
+    movq    %rsp, (%rdi)        /* from->sp = rsp */
+    movq    (%rsi), %rsp        /* rsp = to->sp: now on the other stack */
+
+    ldmxcsr (%rsp)
+    fldcw   4(%rsp)
+    addq    $8, %rsp
+    .cfi_adjust_cfa_offset -8
+    popq    %r15
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore %r15
+    popq    %r14
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore %r14
+    popq    %r13
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore %r13
+    popq    %r12
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore %r12
+    popq    %rbx
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore %rbx
+    popq    %rbp
+    .cfi_adjust_cfa_offset -8
+    .cfi_restore %rbp
+    movq    %rdx, %rax          /* hand arg to the resumed side */
+    ret
+    .cfi_endproc
+    .size   wt_context_switch, .-wt_context_switch
+
+/*
+ * First "return" of a fresh context lands here with rsp 16-byte aligned,
+ * r12 = entry and rax = the switch's arg. The return address is undefined
+ * for the unwinder: this is the outermost frame of a fiber.
+ */
+    .globl  wt_context_trampoline
+    .hidden wt_context_trampoline
+    .type   wt_context_trampoline, @function
+    .p2align 4
+wt_context_trampoline:
+    .cfi_startproc
+    .cfi_undefined %rip
+    ENDBR
+    movq    %rax, %rdi
+    callq   *%r12               /* entry(arg); never returns */
+    ud2
+    .cfi_endproc
+    .size   wt_context_trampoline, .-wt_context_trampoline
+
+    .section .note.GNU-stack, "", @progbits
+
+#if defined(__CET__) && (__CET__ & 1)
+    /* GNU_PROPERTY_X86_FEATURE_1_AND = IBT only (not SHSTK). */
+    .section .note.gnu.property, "a"
+    .p2align 3
+    .long   4                   /* name size */
+    .long   16                  /* descriptor size */
+    .long   5                   /* NT_GNU_PROPERTY_TYPE_0 */
+    .asciz  "GNU"
+    .long   0xc0000002          /* GNU_PROPERTY_X86_FEATURE_1_AND */
+    .long   4
+    .long   1                   /* GNU_PROPERTY_X86_FEATURE_1_IBT */
+    .p2align 3
+#endif

@@ -1,0 +1,198 @@
+/*
+ * config.c - merge weft_config with the environment and check every value
+ * (config.h). Messages name the variable or field at fault.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "stack.h"
+
+/* Parse a whole decimal number with an optional K/M/G suffix (binary). */
+static bool parse_size(const char *s, unsigned long long *out)
+{
+    if (!s || *s < '0' || *s > '9')
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno)
+        return false;
+    unsigned shift = 0;
+    if (*end == 'k' || *end == 'K')
+        shift = 10;
+    else if (*end == 'm' || *end == 'M')
+        shift = 20;
+    else if (*end == 'g' || *end == 'G')
+        shift = 30;
+    if (shift) {
+        end++;
+        if (v > (~0ull >> shift))
+            return false;
+        v <<= shift;
+    }
+    if (*end != '\0')
+        return false;
+    *out = v;
+    return true;
+}
+
+static int bad(const char *name, const char *value, const char *want)
+{
+    fprintf(stderr, "weft: %s=%s: expected %s\n", name, value, want);
+    return -EINVAL;
+}
+
+static int env_workers(int *out)
+{
+    const char *v = getenv("WEFT_WORKERS");
+    unsigned long long n;
+    if (!v)
+        return 0;
+    if (!parse_size(v, &n) || n < 1 || n > WEFT_WORKERS_MAX)
+        return bad("WEFT_WORKERS", v, "an integer in 1..1024");
+    *out = (int)n;
+    return 0;
+}
+
+static int env_pin(bool *out)
+{
+    const char *v = getenv("WEFT_PIN");
+    if (!v)
+        return 0;
+    if (strcmp(v, "0") != 0 && strcmp(v, "1") != 0)
+        return bad("WEFT_PIN", v, "0 or 1");
+    *out = v[0] == '1';
+    return 0;
+}
+
+static int env_stack_size(size_t *out)
+{
+    const char *v = getenv("WEFT_STACK_SIZE");
+    unsigned long long n;
+    if (!v)
+        return 0;
+    if (!parse_size(v, &n) || wt_stack_check_size((size_t)n, out) != 0)
+        return bad("WEFT_STACK_SIZE", v, "a size in 16K..1G (bytes, or with a K/M/G suffix)");
+    return 0;
+}
+
+static int env_guard(enum weft_guard *out)
+{
+    const char *v = getenv("WEFT_STACK_GUARD");
+    if (!v)
+        return 0;
+    if (strcmp(v, "madvise") == 0)
+        *out = WEFT_GUARD_MADVISE;
+    else if (strcmp(v, "mprotect") == 0)
+        *out = WEFT_GUARD_MPROTECT;
+    else if (strcmp(v, "canary") == 0)
+        *out = WEFT_GUARD_CANARY;
+    else
+        return bad("WEFT_STACK_GUARD", v, "madvise, mprotect or canary");
+    return 0;
+}
+
+static int env_spawn(enum spawn_policy *out)
+{
+    const char *v = getenv("WEFT_SPAWN");
+    if (!v)
+        return 0;
+    if (strcmp(v, "help") == 0)
+        *out = SPAWN_HELP_FIRST;
+    else if (strcmp(v, "work") == 0)
+        *out = SPAWN_WORK_FIRST;
+    else
+        return bad("WEFT_SPAWN", v, "help or work");
+    return 0;
+}
+
+static int env_debug(bool *print_bind)
+{
+    const char *v = getenv("WEFT_DEBUG");
+    if (!v || !*v)
+        return 0;
+    char buf[256];
+    if (strlen(v) >= sizeof buf)
+        return bad("WEFT_DEBUG", v, "a short comma-separated list of: bind");
+    strcpy(buf, v);
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (strcmp(tok, "bind") == 0)
+            *print_bind = true;
+        else
+            return bad("WEFT_DEBUG", v, "a comma-separated list of: bind");
+    }
+    return 0;
+}
+
+int wt_config_resolve(const weft_config *cfg, int default_workers, struct wt_config *out)
+{
+    int saved = errno;
+    weft_config zero = {0};
+    if (!cfg)
+        cfg = &zero;
+    struct wt_config c = {
+        .workers = default_workers > 0 ? default_workers : 1,
+        .pin = true,
+        .stack_size = WEFT_STACK_DEFAULT,
+        .guard = WEFT_GUARD_DEFAULT,
+        .print_bind = false,
+        .spawn = SPAWN_HELP_FIRST,
+    };
+    int r = env_workers(&c.workers);
+    if (!r)
+        r = env_pin(&c.pin);
+    if (!r)
+        r = env_stack_size(&c.stack_size);
+    if (!r)
+        r = env_guard(&c.guard);
+    if (!r)
+        r = env_spawn(&c.spawn);
+    if (!r)
+        r = env_debug(&c.print_bind);
+    errno = saved;
+    if (r)
+        return r;
+
+    if (cfg->workers < 0 || cfg->workers > WEFT_WORKERS_MAX) {
+        fprintf(stderr, "weft: weft_config.workers=%d: expected 0 (default) or 1..1024\n",
+                cfg->workers);
+        return -EINVAL;
+    }
+    if (cfg->workers)
+        c.workers = cfg->workers;
+    switch (cfg->pin) {
+    case WEFT_PIN_DEFAULT:
+        break;
+    case WEFT_PIN_ON:
+        c.pin = true;
+        break;
+    case WEFT_PIN_OFF:
+        c.pin = false;
+        break;
+    default:
+        fprintf(stderr, "weft: weft_config.pin=%d: not an enum weft_pin\n", (int)cfg->pin);
+        return -EINVAL;
+    }
+    if (cfg->stack_size && wt_stack_check_size(cfg->stack_size, &c.stack_size) != 0) {
+        fprintf(stderr, "weft: weft_config.stack_size=%zu: expected 16K..1G\n", cfg->stack_size);
+        return -EINVAL;
+    }
+    switch (cfg->guard) {
+    case WEFT_GUARD_DEFAULT:
+        break;
+    case WEFT_GUARD_MADVISE:
+    case WEFT_GUARD_MPROTECT:
+    case WEFT_GUARD_CANARY:
+        c.guard = cfg->guard;
+        break;
+    default:
+        fprintf(stderr, "weft: weft_config.guard=%d: not an enum weft_guard\n", (int)cfg->guard);
+        return -EINVAL;
+    }
+    *out = c;
+    return 0;
+}

@@ -1,0 +1,34 @@
+/*
+ * config.h - the runtime's settings after merging weft_config with the
+ * environment (WEFT_WORKERS, WEFT_PIN, WEFT_STACK_SIZE, WEFT_STACK_GUARD,
+ * WEFT_DEBUG, WEFT_SPAWN). A non-zero config field wins over the
+ * environment; the environment wins over the defaults. A bad value is
+ * refused with a message on stderr that names it.
+ */
+#ifndef WT_CONFIG_H
+#define WT_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "weft.h"
+
+enum spawn_policy {
+    SPAWN_HELP_FIRST, /* child queued, parent goes on (default) */
+    SPAWN_WORK_FIRST, /* child runs at once, parent's continuation is stealable */
+};
+
+struct wt_config {
+    int workers;
+    bool pin;
+    size_t stack_size; /* page multiple */
+    enum weft_guard guard;
+    bool print_bind; /* WEFT_DEBUG=bind */
+    enum spawn_policy spawn;
+};
+
+/* Fill @out from @cfg (may be NULL) and the environment. @default_workers
+ * is what the topology suggests. Returns 0 or -EINVAL. */
+int wt_config_resolve(const weft_config *cfg, int default_workers, struct wt_config *out);
+
+#endif /* WT_CONFIG_H */

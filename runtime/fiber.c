@@ -1,0 +1,287 @@
+/*
+ * fiber.c - a fiber's life through the API: spawn, join, detach, self, and
+ * the scheduler's end of its exit. The protocol on fiber->sync is in fiber.h;
+ * queues and switching are scheduler.c's.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "debug.h"
+#include "fiber.h"
+#include "fiber_table.h"
+#include "fls.h"
+#include "os.h"
+#include "runtime.h"
+#include "scheduler.h"
+#include "stack.h"
+#include "worker.h"
+
+static struct fiber_cache *cache_of(struct worker *w)
+{
+    return w ? &w->fibers : NULL;
+}
+
+int weft_spawn(weft_fiber *out, weft_fn fn, void *arg, const weft_fiber_attr *attr)
+{
+    size_t stack_size = 0, namelen = 0;
+    const char *name = NULL;
+    bool detached = false;
+    if (attr) {
+        stack_size = attr->stack_size;
+        name = attr->name;
+        detached = attr->detached;
+    }
+    if (!fn || (!out && !detached))
+        return -EINVAL;
+    if (stack_size) {
+        int r = wt_stack_check_size(stack_size, &stack_size);
+        if (r)
+            return r;
+    }
+    if (name) {
+        namelen = strnlen(name, WEFT_NAME_MAX);
+        if (namelen == WEFT_NAME_MAX)
+            return -ENAMETOOLONG;
+    }
+
+    struct worker *w = wt_worker_self();
+    if (w ? !wt_rt_running() : wt_foreign_enter() != 0)
+        return -ECANCELED;
+    int r = 0;
+    struct fiber *f = wt_fiber_alloc(wt_rt.ft, cache_of(w));
+    if (!f) {
+        r = -ENOMEM;
+        goto out;
+    }
+    f->fn = fn;
+    f->arg = arg;
+    f->result = NULL;
+    f->stack = NULL;
+    f->stack_size = stack_size == wt_rt.stacks.default_size ? 0 : stack_size;
+    f->start_error = 0;
+    f->fls_used = false;
+    memset(&f->san, 0, sizeof f->san);
+    if (namelen)
+        memcpy(f->name, name, namelen);
+    f->name[namelen] = '\0';
+    uint64_t s = atomic_load_explicit(&f->sync, memory_order_relaxed);
+    if (detached) {
+        s |= FIBER_CLAIMED | FIBER_DETACHED;
+        /* Relaxed: published with the fiber by the queue push below. */
+        atomic_store_explicit(&f->sync, s, memory_order_relaxed);
+    }
+    if (out)
+        *out = wt_fiber_handle(f, s);
+    if (w)
+        wt_sched_spawn(w, f); /* work-first may switch: w is stale after this */
+    else
+        wt_sched_inject(&wt_rt, f);
+out:
+    if (!w)
+        wt_foreign_leave();
+    return r;
+}
+
+/* Take the right to reap @f, named by handle @id, adding @flags (DETACHED
+ * for detach). On success *@seen holds sync as it was before the claim. */
+static int claim(struct fiber *f, uint64_t id, uint32_t flags, uint64_t *seen)
+{
+    uint32_t hgen = (uint32_t)(id >> 32);
+    /* Acquire pairs with the release in wt_fiber_release()/finish_exit. */
+    uint64_t s = atomic_load_explicit(&f->sync, memory_order_acquire);
+    for (;;) {
+        uint32_t gen = FIBER_GEN(s);
+        if (gen != hgen)
+            return hgen != 0 && hgen < gen ? -ESRCH : -EBADF;
+        if (s & FIBER_FREE)
+            return -EBADF;
+        if (s & FIBER_CLAIMED)
+            return -ESRCH;
+        /* acq_rel: acquire the result if EXITED is already set; release our
+         * joiner/fwaiter write is done later, by the JOINWAIT CAS. */
+        if (atomic_compare_exchange_weak_explicit(&f->sync, &s, s | FIBER_CLAIMED | flags,
+                                                  memory_order_acq_rel, memory_order_acquire)) {
+            *seen = s;
+            return 0;
+        }
+    }
+}
+
+/* The joiner's side once @f has exited: result out, struct back. */
+static int collect(struct worker *w, struct fiber *f, void **result)
+{
+    int err = f->start_error;
+    if (!err && result)
+        *result = f->result;
+    wt_fiber_release(wt_rt.ft, cache_of(w), f);
+    return err;
+}
+
+/* Park commit of a joining fiber: publish JOINWAIT unless @f exited first. */
+static bool join_commit(struct fiber *self, void *arg)
+{
+    (void)self;
+    struct fiber *f = arg;
+    uint64_t s = atomic_load_explicit(&f->sync, memory_order_acquire);
+    while (!(s & FIBER_EXITED)) {
+        /* Release publishes f->joiner; pairs with the acq_rel fetch_or in
+         * wt_fiber_finish_exit(). Acquire on failure: the result. */
+        if (atomic_compare_exchange_weak_explicit(&f->sync, &s, s | FIBER_JOINWAIT,
+                                                  memory_order_acq_rel, memory_order_acquire))
+            return true;
+    }
+    return false;
+}
+
+static int join_foreign(struct fiber *f, uint64_t id, void **result)
+{
+    uint64_t s;
+    int r = claim(f, id, 0, &s);
+    if (r)
+        return r;
+    if (!(s & FIBER_EXITED)) {
+        struct foreign_waiter fw = {.done = 0, .err = 0};
+        f->fwaiter = &fw;
+        s |= FIBER_CLAIMED;
+        bool parked = false;
+        while (!(s & FIBER_EXITED)) {
+            if (atomic_compare_exchange_weak_explicit(&f->sync, &s,
+                                                      s | FIBER_JOINWAIT | FIBER_FOREIGN,
+                                                      memory_order_acq_rel, memory_order_acquire)) {
+                parked = true;
+                break;
+            }
+        }
+        if (parked) {
+            /* Acquire pairs with the release store of done by the exiting
+             * side (or by shutdown, which also sets err). */
+            while (atomic_load_explicit(&fw.done, memory_order_acquire) == 0)
+                wt_os_wait(&fw.done, 0, -1);
+            if (fw.err)
+                return fw.err; /* shutdown: f belongs to the runtime's teardown */
+        }
+    }
+    return collect(NULL, f, result);
+}
+
+int weft_join(weft_fiber h, void **result)
+{
+    struct worker *w = wt_worker_self();
+    if (!w) {
+        if (wt_foreign_enter() != 0)
+            return -ECANCELED;
+        struct fiber *f = wt_fiber_lookup(wt_rt.ft, h.id);
+        int r = f ? join_foreign(f, h.id, result) : -EBADF;
+        wt_foreign_leave();
+        return r;
+    }
+    struct fiber *f = wt_fiber_lookup(wt_rt.ft, h.id);
+    if (!f)
+        return -EBADF;
+    if (f == w->current && wt_fiber_handle(f, atomic_load_explicit(&f->sync, memory_order_relaxed))
+                                   .id == h.id)
+        return -EDEADLK;
+    uint64_t s;
+    int r = claim(f, h.id, 0, &s);
+    if (r)
+        return r;
+    if (!(s & FIBER_EXITED)) {
+        f->joiner = w->current;
+        w = wt_sched_park(w, join_commit, f);
+    }
+    return collect(w, f, result);
+}
+
+int weft_detach(weft_fiber h)
+{
+    struct worker *w = wt_worker_self();
+    if (!w && wt_foreign_enter() != 0)
+        return -ECANCELED;
+    struct fiber *f = wt_fiber_lookup(wt_rt.ft, h.id);
+    uint64_t s;
+    int r = f ? claim(f, h.id, FIBER_DETACHED, &s) : -EBADF;
+    if (r == 0 && (s & FIBER_EXITED))
+        wt_fiber_release(wt_rt.ft, cache_of(w), f); /* it ended first: we reap */
+    if (!w)
+        wt_foreign_leave();
+    return r;
+}
+
+weft_fiber weft_self(void)
+{
+    struct worker *w = wt_worker_self();
+    weft_fiber none = {0};
+    if (!w || !w->current)
+        return none;
+    struct fiber *f = w->current;
+    return wt_fiber_handle(f, atomic_load_explicit(&f->sync, memory_order_relaxed));
+}
+
+void wt_fiber_finish_exit(struct worker *w, struct fiber *f)
+{
+    if (f->stack) {
+        wt_san_fiber_fini(&f->san);
+        wt_stack_put(&w->rt->stacks, &w->stacks, f->stack);
+        f->stack = NULL;
+    }
+    /* acq_rel: release the result (and the stack's reuse) to the reaper;
+     * acquire the joiner pointer published with JOINWAIT. */
+    uint64_t old = atomic_fetch_or_explicit(&f->sync, FIBER_EXITED, memory_order_acq_rel);
+    if (old & FIBER_DETACHED) {
+        wt_fiber_release(w->rt->ft, &w->fibers, f);
+    } else if (old & FIBER_JOINWAIT) {
+        if (old & FIBER_FOREIGN) {
+            struct foreign_waiter *fw = f->fwaiter;
+            /* Release pairs with the acquire load in join_foreign(). */
+            atomic_store_explicit(&fw->done, 1, memory_order_release);
+            wt_os_wake(&fw->done, 1);
+        } else {
+            wt_sched_ready(w, f->joiner);
+        }
+    }
+}
+
+_Noreturn void wt_fiber_main(void *arg)
+{
+    struct worker *w = arg;
+    struct fiber *f = w->current;
+    wt_san_landed(&f->san);
+    wt_sched_landed(w);
+    f->result = f->fn(f->arg);
+    /* fn may have parked and resumed elsewhere: ask again. */
+    if (f->fls_used)
+        wt_fls_run_destructors(f);
+    w = wt_worker_self();
+    WT_ASSERT(w->current == f);
+    wt_sched_exit(w);
+}
+
+static void abandon_one(struct fiber *f, void *arg)
+{
+    size_t *live = arg;
+    uint64_t s = atomic_load_explicit(&f->sync, memory_order_acquire);
+    if (s & FIBER_FREE)
+        return;
+    if ((s & FIBER_JOINWAIT) && (s & FIBER_FOREIGN) && !(s & FIBER_EXITED)) {
+        /* Clear the bits first so that a later scan never touches the
+         * waiter again once it has returned. */
+        atomic_fetch_and_explicit(&f->sync, ~(uint64_t)(FIBER_JOINWAIT | FIBER_FOREIGN),
+                                  memory_order_acq_rel);
+        struct foreign_waiter *fw = f->fwaiter;
+        fw->err = -ECANCELED;
+        atomic_store_explicit(&fw->done, 1, memory_order_release);
+        wt_os_wake(&fw->done, 1);
+    }
+    if (f->stack) {
+        wt_san_fiber_fini(&f->san);
+        f->stack = NULL; /* its region is unmapped by wt_stack_global_fini() */
+    }
+    (*live)++;
+}
+
+size_t wt_fiber_abandon_all(void)
+{
+    size_t live = 0;
+    wt_fiber_table_each(wt_rt.ft, abandon_one, &live);
+    return live;
+}

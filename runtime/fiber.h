@@ -1,0 +1,95 @@
+/*
+ * fiber.h - struct fiber and its life: spawn, first run, exit, join, detach.
+ *
+ * A fiber's state is split in two. Who may run it is told by which queue
+ * holds it (scheduler's business, sched.c). Who may reap it is one atomic
+ * word, fiber->sync: generation (high 32 bits) and the flags below. Every
+ * transition is a CAS or fetch_or on that word, so a stale handle (old
+ * generation) can never claim a reused fiber.
+ *
+ *   state          sync flags              owner of struct / stack
+ *   free           FREE                    a free list / none
+ *   queued         -                       the queue holding it / none until first run
+ *   running        -                       its worker / bound stack
+ *   parked         -                       the wait it parked on (joinee, timer heap)
+ *   exited         EXITED (+CLAIMED...)    the joiner (or reaper if DETACHED) / released
+ *
+ * CLAIMED is set once, by the one join or detach that wins; DETACHED says
+ * which; JOINWAIT says a joiner is parked in fiber->joiner (FOREIGN: a plain
+ * thread waits in fiber->fwaiter). EXITED is set by the scheduler after the
+ * fiber has left its stack for good; whoever sees both EXITED and CLAIMED
+ * last releases the struct (fiber_table.c bumps the generation).
+ */
+#ifndef WT_FIBER_H
+#define WT_FIBER_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "context.h"
+#include "sanitizer.h"
+#include "weft.h"
+
+struct stack;
+struct worker;
+
+enum {
+    FIBER_FREE = 1u << 0,
+    FIBER_CLAIMED = 1u << 1,
+    FIBER_DETACHED = 1u << 2,
+    FIBER_JOINWAIT = 1u << 3,
+    FIBER_FOREIGN = 1u << 4,
+    FIBER_EXITED = 1u << 5,
+};
+
+#define FIBER_GEN(s)   ((uint32_t)((s) >> 32))
+#define FIBER_FLAGS(s) ((uint32_t)(s))
+
+/* A plain thread blocked in weft_join(): lives on that thread's stack. */
+struct foreign_waiter {
+    _Atomic uint32_t done; /* 0 while waiting; futex word */
+    int err;               /* -ECANCELED if shutdown woke it */
+};
+
+struct fiber {
+    struct wt_context ctx; /* switch.S reads it: must stay first */
+    struct fiber *next;    /* link in exactly one queue or free list */
+    _Atomic uint64_t sync; /* generation and FIBER_* flags, see above */
+    weft_fn fn;
+    void *arg;
+    void *result;
+    struct stack *stack; /* NULL until first run; released at exit */
+    size_t stack_size;   /* requested usable size */
+    union {
+        struct fiber *joiner;           /* JOINWAIT without FOREIGN */
+        struct foreign_waiter *fwaiter; /* JOINWAIT with FOREIGN */
+    };
+    void **fls;       /* WEFT_KEYS_MAX slots at the stack's top, valid if fls_used */
+    int64_t deadline; /* when parked on a timer */
+    uint32_t index;   /* slot in the fiber table */
+    int start_error;  /* -ENOMEM if it never got a stack */
+    bool fls_used;
+    struct wt_san san;
+    char name[WEFT_NAME_MAX];
+};
+
+static inline weft_fiber wt_fiber_handle(const struct fiber *f, uint64_t sync)
+{
+    weft_fiber h = {((uint64_t)FIBER_GEN(sync) << 32) | ((uint64_t)f->index + 1)};
+    return h;
+}
+
+/* The scheduler's side of a fiber's end: called on @w's scheduler or next
+ * fiber's stack once @f has switched away for good. Releases its stack and
+ * hands the result over (wakes the joiner, or reaps a detached fiber). */
+void wt_fiber_finish_exit(struct worker *w, struct fiber *f);
+
+/* Entry point of every fiber (wt_context_init's @entry). */
+_Noreturn void wt_fiber_main(void *arg);
+
+/* Wake the plain threads blocked in weft_join() with -ECANCELED; the
+ * workers must already be stopped. Returns how many fibers were still live. */
+size_t wt_fiber_abandon_all(void);
+
+#endif /* WT_FIBER_H */

@@ -1,0 +1,175 @@
+/*
+ * fiber_table.c - the generational fiber table of fiber_table.h. Chunks are
+ * allocated under the table's lock and published with a release store, so a
+ * lookup (any thread, no lock) sees either NULL or a fully initialised chunk.
+ */
+#include <stdlib.h>
+
+#include "fiber.h"
+#include "fiber_table.h"
+
+enum {
+    CACHE_MAX = 256,  /* a worker keeps at most this many free structs */
+    CACHE_BATCH = 64, /* moved to or from the table at a time */
+};
+
+void wt_fiber_table_init(struct fiber_table *ft)
+{
+    for (size_t i = 0; i < FT_MAX_CHUNKS; i++)
+        atomic_init(&ft->chunks[i], NULL);
+    ft->lock = (struct spinlock){false};
+    ft->nchunks = 0;
+    ft->free = NULL;
+    ft->nfree = 0;
+}
+
+void wt_fiber_table_fini(struct fiber_table *ft)
+{
+    for (uint32_t i = 0; i < ft->nchunks; i++)
+        free(atomic_load_explicit(&ft->chunks[i], memory_order_relaxed));
+    ft->nchunks = 0;
+    ft->free = NULL;
+    ft->nfree = 0;
+}
+
+/* Allocate one more chunk and put its fibers on the free list. Caller holds
+ * ft->lock. Returns false when out of memory or slots. */
+static bool grow(struct fiber_table *ft)
+{
+    if (ft->nchunks == FT_MAX_CHUNKS)
+        return false;
+    struct fiber *chunk = calloc(FT_CHUNK_SIZE, sizeof *chunk);
+    if (!chunk)
+        return false;
+    uint32_t base = ft->nchunks << FT_CHUNK_SHIFT;
+    for (uint32_t i = FT_CHUNK_SIZE; i-- > 0;) {
+        struct fiber *f = &chunk[i];
+        f->index = base + i;
+        atomic_init(&f->sync, ((uint64_t)1 << 32) | FIBER_FREE);
+        f->next = ft->free;
+        ft->free = f;
+    }
+    ft->nfree += FT_CHUNK_SIZE;
+    /* Release pairs with the acquire load in wt_fiber_lookup(). */
+    atomic_store_explicit(&ft->chunks[ft->nchunks], chunk, memory_order_release);
+    ft->nchunks++;
+    return true;
+}
+
+/* Move up to @n free structs from the table to @c, or hand one back if @c
+ * is NULL. Returns the struct taken for a NULL @c. */
+static struct fiber *take(struct fiber_table *ft, struct fiber_cache *c, uint32_t n)
+{
+    struct fiber *got = NULL;
+    wt_spin_lock(&ft->lock);
+    if (!ft->free)
+        grow(ft);
+    if (!c) {
+        got = ft->free;
+        if (got) {
+            ft->free = got->next;
+            ft->nfree--;
+        }
+    } else {
+        while (n-- && ft->free) {
+            struct fiber *f = ft->free;
+            ft->free = f->next;
+            ft->nfree--;
+            f->next = c->head;
+            c->head = f;
+            c->n++;
+        }
+    }
+    wt_spin_unlock(&ft->lock);
+    return got;
+}
+
+struct fiber *wt_fiber_alloc(struct fiber_table *ft, struct fiber_cache *c)
+{
+    struct fiber *f;
+    if (c) {
+        if (!c->head)
+            take(ft, c, CACHE_BATCH);
+        f = c->head;
+        if (!f)
+            return NULL;
+        c->head = f->next;
+        c->n--;
+    } else {
+        f = take(ft, NULL, 1);
+        if (!f)
+            return NULL;
+    }
+    uint64_t s = atomic_load_explicit(&f->sync, memory_order_relaxed);
+    /* Relaxed: the fiber is published later by a queue push (release). */
+    atomic_store_explicit(&f->sync, s & ~(uint64_t)0xffffffffu, memory_order_relaxed);
+    f->next = NULL;
+    return f;
+}
+
+void wt_fiber_release(struct fiber_table *ft, struct fiber_cache *c, struct fiber *f)
+{
+    uint32_t gen = FIBER_GEN(atomic_load_explicit(&f->sync, memory_order_relaxed)) + 1;
+    if (gen == 0)
+        gen = 1; /* generation 0 is never issued */
+    /* Release: a late claim() that reads the new generation fails cleanly. */
+    atomic_store_explicit(&f->sync, ((uint64_t)gen << 32) | FIBER_FREE, memory_order_release);
+    if (c && c->n < CACHE_MAX) {
+        f->next = c->head;
+        c->head = f;
+        c->n++;
+        return;
+    }
+    wt_spin_lock(&ft->lock);
+    f->next = ft->free;
+    ft->free = f;
+    ft->nfree++;
+    if (c) {
+        /* Full cache: hand a batch back so it cannot hoard the table. */
+        for (uint32_t i = 0; i < CACHE_BATCH && c->head; i++) {
+            struct fiber *g = c->head;
+            c->head = g->next;
+            c->n--;
+            g->next = ft->free;
+            ft->free = g;
+            ft->nfree++;
+        }
+    }
+    wt_spin_unlock(&ft->lock);
+}
+
+void wt_fiber_cache_drain(struct fiber_table *ft, struct fiber_cache *c)
+{
+    wt_spin_lock(&ft->lock);
+    while (c->head) {
+        struct fiber *f = c->head;
+        c->head = f->next;
+        f->next = ft->free;
+        ft->free = f;
+        ft->nfree++;
+    }
+    c->n = 0;
+    wt_spin_unlock(&ft->lock);
+}
+
+struct fiber *wt_fiber_lookup(struct fiber_table *ft, uint64_t id)
+{
+    uint64_t slot = id & 0xffffffffu;
+    if (slot == 0)
+        return NULL;
+    uint64_t index = slot - 1;
+    uint64_t chunk = index >> FT_CHUNK_SHIFT;
+    if (chunk >= FT_MAX_CHUNKS)
+        return NULL;
+    struct fiber *c = atomic_load_explicit(&ft->chunks[chunk], memory_order_acquire);
+    return c ? &c[index & (FT_CHUNK_SIZE - 1)] : NULL;
+}
+
+void wt_fiber_table_each(struct fiber_table *ft, void (*fn)(struct fiber *f, void *arg), void *arg)
+{
+    for (uint32_t i = 0; i < ft->nchunks; i++) {
+        struct fiber *c = atomic_load_explicit(&ft->chunks[i], memory_order_acquire);
+        for (uint32_t j = 0; j < FT_CHUNK_SIZE; j++)
+            fn(&c[j], arg);
+    }
+}

@@ -1,0 +1,59 @@
+/*
+ * runtime.h - the one runtime of the process: its workers, queues, tables
+ * and the counters of the idle protocol. The struct is static, so that a
+ * plain thread racing weft_shutdown() reads valid memory; what it points to
+ * lives from weft_init() to weft_shutdown().
+ */
+#ifndef WT_RUNTIME_H
+#define WT_RUNTIME_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "fiber_table.h"
+#include "global_queue.h"
+#include "stack.h"
+
+struct worker;
+struct wt_topology;
+
+enum rt_state {
+    RT_STOPPED = 0,
+    RT_STARTING,
+    RT_RUNNING,
+    RT_STOPPING,
+};
+
+struct runtime {
+    _Atomic int state;    /* enum rt_state; seq_cst */
+    _Atomic int nforeign; /* plain threads inside an API call (see runtime.c) */
+    struct wt_config cfg;
+    int nworkers;
+    struct worker *workers;
+    struct wt_topology *topo;
+    struct global_queue gq;
+    struct fiber_table *ft;
+    struct stack_global stacks;
+    _Atomic uint32_t idle_seq; /* futex word idle workers sleep on */
+    _Atomic int nidle;         /* workers in idle() */
+    _Atomic int nspinning;     /* workers looking for work to steal */
+    _Atomic bool waking;       /* a wake-up is in flight (scheduler.c) */
+    _Atomic uint32_t nexited;  /* workers that left their loop (shutdown) */
+};
+
+extern struct runtime wt_rt;
+
+static inline bool wt_rt_running(void)
+{
+    return atomic_load_explicit(&wt_rt.state, memory_order_seq_cst) == RT_RUNNING;
+}
+
+/* Bracket an API call made by a plain thread, so that weft_shutdown() waits
+ * for it before freeing what it uses. enter returns -ECANCELED if the
+ * runtime is not running (and then the call must not leave). */
+int wt_foreign_enter(void);
+void wt_foreign_leave(void);
+
+#endif /* WT_RUNTIME_H */

@@ -1,0 +1,418 @@
+/*
+ * scheduler.c - which fiber runs next, and how idle workers find work and sleep.
+ *
+ * Queues. Each worker owns a Chase-Lev deque (deque.c): it pushes and pops
+ * at the bottom (LIFO, so a just-spawned fiber runs next, hot in cache) and
+ * thieves steal from the top (the oldest work, usually the biggest subtree).
+ * Beside it sit a `runnext` slot for a just-woken fiber (ping-pong locality,
+ * as Go's runnext and Tokio's LIFO slot) and a FIFO of fibers that yielded,
+ * both owner-only. Plain threads inject into the global queue.
+ *
+ * Fairness. A LIFO deque can starve its oldest entries and a pair of fibers
+ * waking each other through runnext can starve everything else, so every
+ * 61st pick (Go's number) looks first at the yield FIFO, then the global
+ * queue, then steals the oldest entry of the worker's own deque. Any
+ * runnable fiber is therefore picked within a bounded number of picks.
+ * Yielders go behind everything local; when a worker takes one and another
+ * worker is idle, the rest of the FIFO is moved into the deque where it can
+ * be stolen.
+ *
+ * Switching. A fiber that parks, yields or exits switches straight to the
+ * next local fiber when there is one, or to its worker's scheduler context
+ * (the thread's own stack) otherwise. What must happen once the old context
+ * is saved (publish a parked fiber to whatever may wake it, release a dead
+ * fiber's stack) is recorded in w->after and run by whichever context lands
+ * next (run_after()). Doing it before the switch would let another worker
+ * resume a fiber whose registers are still being saved. This is Go's
+ * gopark(unlockf) and Argobots' switch-with-call. Every switch passes the
+ * worker along and the landing side takes it from the switch's result, never
+ * from a thread-local read made before the switch (PLATFORM.md).
+ *
+ * Idle protocol. A worker with nothing local steals: it becomes "spinning"
+ * (at most half the busy workers spin, as in Go), tries every victim in
+ * random order a few times and the global queue, then goes idle: it counts
+ * itself in nidle, stops spinning, re-checks every queue and sleeps on the
+ * futex word idle_seq (with a timeout at its earliest timer). A producer
+ * makes work visible, then calls wt_sched_wake(): if no worker spins and
+ * one is idle, it bumps idle_seq and wakes one. The `waking` flag keeps a
+ * burst of spawns from issuing a futex call each; the woken worker clears
+ * it before it looks for work.
+ *
+ * No lost wake-up: (1) global queue - the producer's seq_cst RMW of
+ * gq.size precedes its seq_cst loads of nspinning, nidle and waking; the
+ * idler's seq_cst RMWs of nidle and nspinning (and the wakee's store to
+ * waking) precede its seq_cst re-check of gq.size. In the single total order
+ * of seq_cst operations one of the two sees the other (store-buffering is
+ * forbidden), so either the producer wakes someone or the idler sees the
+ * work. (2) A deque is pushed only by its owner, which cannot be idle while
+ * its own deque holds work; so a local push needs no barrier for liveness,
+ * only for parallelism, and the release store in the push is enough there.
+ * (3) Timers belong to their worker, which sleeps no later than the earliest.
+ * The same argument, as a Promela model, is a TODO(#7).
+ */
+#include <errno.h>
+#include <sched.h>
+
+#include "debug.h"
+#include "deque.h"
+#include "fiber.h"
+#include "os.h"
+#include "overflow.h"
+#include "runtime.h"
+#include "scheduler.h"
+#include "worker.h"
+
+enum {
+    FAIRNESS_TICK = 61,
+    STEAL_ROUNDS = 4,
+};
+
+static inline bool stopping(const struct runtime *rt)
+{
+    return atomic_load_explicit(&rt->state, memory_order_relaxed) >= RT_STOPPING;
+}
+
+static uint32_t rng_next(struct worker *w)
+{
+    /* xorshift64*: owner-only state, good enough to spread victims. */
+    uint64_t x = w->rng;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    w->rng = x;
+    return (uint32_t)((x * 0x2545F4914F6CDD1Dull) >> 32);
+}
+
+static void yieldq_push(struct worker *w, struct fiber *f)
+{
+    f->next = NULL;
+    if (w->yield_tail)
+        w->yield_tail->next = f;
+    else
+        w->yield_head = f;
+    w->yield_tail = f;
+}
+
+static struct fiber *yieldq_pop(struct worker *w)
+{
+    struct fiber *f = w->yield_head;
+    if (f) {
+        w->yield_head = f->next;
+        if (!w->yield_head)
+            w->yield_tail = NULL;
+    }
+    return f;
+}
+
+/* Push on the owner's deque; if it cannot grow, the global queue takes it. */
+static void push_local(struct worker *w, struct fiber *f)
+{
+    if (WT_UNLIKELY(wt_deque_push(&w->runq, f) != 0))
+        wt_gq_push(&w->rt->gq, f);
+}
+
+/* Some worker is idle and the yield FIFO holds more fibers: move them to
+ * the deque, oldest at the bottom so it is popped first, and wake a thief. */
+static void offer_yielders(struct worker *w)
+{
+    if (!w->yield_head || atomic_load_explicit(&w->rt->nidle, memory_order_relaxed) == 0)
+        return;
+    struct fiber *rev = NULL, *f;
+    while ((f = yieldq_pop(w))) {
+        f->next = rev;
+        rev = f;
+    }
+    while (rev) {
+        f = rev;
+        rev = rev->next;
+        push_local(w, f);
+    }
+    wt_sched_wake(w->rt);
+}
+
+static void fire_timers(struct worker *w)
+{
+    int64_t now = wt_os_now();
+    struct fiber *f;
+    while ((f = wt_timer_pop_expired(&w->timers, now)))
+        wt_sched_ready(w, f);
+}
+
+/* The next local fiber, in the order the essay above gives. Owner only. */
+static struct fiber *pick_local(struct worker *w)
+{
+    struct fiber *f;
+    if (w->timers.n)
+        fire_timers(w);
+    if (WT_UNLIKELY(++w->tick % FAIRNESS_TICK == 0)) {
+        if ((f = yieldq_pop(w)) || (f = wt_gq_pop(&w->rt->gq)) || (f = wt_deque_steal(&w->runq)))
+            return f;
+    }
+    if ((f = w->runnext)) {
+        w->runnext = NULL;
+        return f;
+    }
+    if ((f = wt_deque_pop(&w->runq)))
+        return f;
+    if ((f = yieldq_pop(w))) {
+        offer_yielders(w);
+        return f;
+    }
+    return NULL;
+}
+
+/* Give @f its stack on first run. If none can be had, @f ends at once with
+ * -ENOMEM for its joiner, and false tells the caller to pick another. */
+static bool bind_stack(struct worker *w, struct fiber *f)
+{
+    struct stack *s = wt_stack_get(&w->rt->stacks, &w->stacks, f->stack_size);
+    if (WT_UNLIKELY(!s)) {
+        f->start_error = -ENOMEM;
+        wt_fiber_finish_exit(w, f);
+        return false;
+    }
+    f->stack = s;
+    char *top = s->lo + s->size - WEFT_KEYS_MAX * sizeof(void *);
+    f->fls = (void **)top;
+    f->fls_used = false;
+    wt_context_init(&f->ctx, top, wt_fiber_main);
+    wt_san_fiber_init(&f->san, s->lo, s->size);
+    return true;
+}
+
+static struct fiber *pick_runnable(struct worker *w)
+{
+    for (;;) {
+        struct fiber *f = pick_local(w);
+        if (!f || WT_LIKELY(f->stack != NULL) || bind_stack(w, f))
+            return f;
+    }
+}
+
+/* Run the action the context we just left recorded (see the essay). */
+static void run_after(struct worker *w)
+{
+    struct after a = w->after;
+    w->after.kind = AFTER_NONE;
+    switch (a.kind) {
+    case AFTER_NONE:
+        break;
+    case AFTER_PARK:
+        if (!a.park_fn(a.f, a.park_arg))
+            wt_sched_ready(w, a.f);
+        break;
+    case AFTER_EXIT:
+        wt_fiber_finish_exit(w, a.f);
+        break;
+    case AFTER_PUSH:
+        push_local(w, a.f);
+        wt_sched_wake(w->rt);
+        break;
+    }
+}
+
+void wt_sched_landed(struct worker *w)
+{
+    run_after(w);
+}
+
+/* Switch from @cur (NULL: the scheduler context) to @next (NULL: the
+ * scheduler context). Returns the worker the caller resumes on. */
+static struct worker *switch_to(struct worker *w, struct fiber *cur, struct fiber *next,
+                                bool dying)
+{
+    struct wt_context *from = cur ? &cur->ctx : &w->sched_ctx;
+    struct wt_san *from_san = cur ? &cur->san : &w->sched_san;
+    struct wt_context *to = next ? &next->ctx : &w->sched_ctx;
+    struct wt_san *to_san = next ? &next->san : &w->sched_san;
+    if (cur && WT_UNLIKELY(wt_stack_needs_canary_check(cur->stack)) &&
+        !wt_stack_canary_ok(cur->stack))
+        wt_overflow_report(cur, "its stack canary was overwritten");
+    w->current = next;
+    wt_san_switch(from_san, to_san, dying);
+    w = wt_context_switch(from, to, w);
+    /* From here on we may be on another thread: only the result names it. */
+    wt_san_landed(from_san);
+    run_after(w);
+    return w;
+}
+
+/* Leave the running fiber for the next local one, or the scheduler loop. */
+static struct worker *leave(struct worker *w, struct fiber *cur, bool dying)
+{
+    struct fiber *next = WT_UNLIKELY(stopping(w->rt)) ? NULL : pick_runnable(w);
+    return switch_to(w, cur, next, dying);
+}
+
+void wt_sched_ready(struct worker *w, struct fiber *f)
+{
+    struct fiber *old = w->runnext;
+    w->runnext = f;
+    if (old) {
+        push_local(w, old);
+        wt_sched_wake(w->rt);
+    }
+}
+
+void wt_sched_spawn(struct worker *w, struct fiber *f)
+{
+    struct fiber *cur = w->current;
+    if (w->rt->cfg.spawn == SPAWN_WORK_FIRST && cur) {
+        if (!bind_stack(w, f))
+            return;
+        w->after = (struct after){.kind = AFTER_PUSH, .f = cur};
+        switch_to(w, cur, f, false);
+        return;
+    }
+    push_local(w, f);
+    wt_sched_wake(w->rt);
+}
+
+void wt_sched_inject(struct runtime *rt, struct fiber *f)
+{
+    wt_gq_push(&rt->gq, f);
+    wt_sched_wake(rt);
+}
+
+struct worker *wt_sched_park(struct worker *w, bool (*fn)(struct fiber *f, void *arg), void *arg)
+{
+    struct fiber *cur = w->current;
+    WT_ASSERT(cur != NULL);
+    w->after = (struct after){.kind = AFTER_PARK, .f = cur, .park_fn = fn, .park_arg = arg};
+    return leave(w, cur, false);
+}
+
+struct worker *wt_sched_yield(struct worker *w)
+{
+    struct fiber *cur = w->current;
+    struct fiber *next = NULL;
+    if (WT_LIKELY(!stopping(w->rt))) {
+        next = pick_runnable(w);
+        if (!next)
+            return w; /* nothing else to run here: carry on */
+    }
+    /* Owner-only FIFO: nobody can take cur before the switch saves it. */
+    yieldq_push(w, cur);
+    return switch_to(w, cur, next, false);
+}
+
+_Noreturn void wt_sched_exit(struct worker *w)
+{
+    struct fiber *cur = w->current;
+    w->after = (struct after){.kind = AFTER_EXIT, .f = cur};
+    leave(w, cur, true);
+    wt_fatal(__FILE__, __LINE__, "a dead fiber was resumed");
+}
+
+void wt_sched_wake(struct runtime *rt)
+{
+    /* seq_cst loads: the load half of the Dekker pair in the essay. */
+    if (atomic_load_explicit(&rt->nspinning, memory_order_seq_cst) != 0 ||
+        atomic_load_explicit(&rt->nidle, memory_order_seq_cst) == 0)
+        return;
+    if (atomic_exchange_explicit(&rt->waking, true, memory_order_seq_cst))
+        return; /* a wake-up is already on its way; its wakee will look */
+    atomic_fetch_add_explicit(&rt->idle_seq, 1, memory_order_seq_cst);
+    wt_os_wake(&rt->idle_seq, 1);
+}
+
+void wt_sched_wake_all(struct runtime *rt)
+{
+    atomic_fetch_add_explicit(&rt->idle_seq, 1, memory_order_seq_cst);
+    wt_os_wake(&rt->idle_seq, INT32_MAX);
+}
+
+static void stop_spinning(struct worker *w)
+{
+    w->spinning = false;
+    /* The last spinner found work: there may be more, so hand the search
+     * to another idle worker (Go's resetspinning). */
+    if (atomic_fetch_sub_explicit(&w->rt->nspinning, 1, memory_order_seq_cst) == 1)
+        wt_sched_wake(w->rt);
+}
+
+static struct fiber *steal_work(struct worker *w)
+{
+    struct runtime *rt = w->rt;
+    int n = rt->nworkers;
+    if (n == 1)
+        return NULL;
+    if (!w->spinning) {
+        int spinning = atomic_load_explicit(&rt->nspinning, memory_order_relaxed);
+        int idle = atomic_load_explicit(&rt->nidle, memory_order_relaxed);
+        if (2 * spinning >= n - idle)
+            return NULL;
+        w->spinning = true;
+        atomic_fetch_add_explicit(&rt->nspinning, 1, memory_order_seq_cst);
+    }
+    for (int round = 0; round < STEAL_ROUNDS && !stopping(rt); round++) {
+        int start = (int)(rng_next(w) % (uint32_t)n);
+        for (int i = 0; i < n; i++) {
+            struct worker *v = &rt->workers[(start + i) % n];
+            if (v == w)
+                continue;
+            struct fiber *f = wt_deque_steal(&v->runq);
+            if (f)
+                return f;
+        }
+        struct fiber *f = wt_gq_pop(&rt->gq);
+        if (f)
+            return f;
+        for (int k = 0; k < 64; k++)
+            wt_cpu_relax();
+    }
+    return NULL;
+}
+
+/* Is there work any worker could take? seq_cst loads: the idle re-check. */
+static bool work_visible(struct runtime *rt)
+{
+    if (!wt_gq_is_empty(&rt->gq))
+        return true;
+    for (int i = 0; i < rt->nworkers; i++)
+        if (!wt_deque_is_empty(&rt->workers[i].runq))
+            return true;
+    return false;
+}
+
+static void idle(struct worker *w)
+{
+    struct runtime *rt = w->rt;
+    uint32_t seq = atomic_load_explicit(&rt->idle_seq, memory_order_seq_cst);
+    atomic_fetch_add_explicit(&rt->nidle, 1, memory_order_seq_cst);
+    if (w->spinning) {
+        w->spinning = false;
+        atomic_fetch_sub_explicit(&rt->nspinning, 1, memory_order_seq_cst);
+    }
+    if (!work_visible(rt) && !stopping(rt))
+        wt_os_wait(&rt->idle_seq, seq, wt_timer_next(&w->timers));
+    atomic_fetch_sub_explicit(&rt->nidle, 1, memory_order_seq_cst);
+    /* Before looking for work, so that a waker that saw waking set and
+     * left it to us is seen (the essay's argument (1)). */
+    atomic_store_explicit(&rt->waking, false, memory_order_seq_cst);
+}
+
+void wt_sched_loop(struct worker *w)
+{
+    struct runtime *rt = w->rt;
+    while (!stopping(rt)) {
+        struct fiber *f = pick_runnable(w);
+        if (!f) {
+            f = wt_gq_pop(&rt->gq);
+            if (!f)
+                f = steal_work(w);
+            if (f && w->spinning)
+                stop_spinning(w);
+            if (f && !f->stack && !bind_stack(w, f))
+                continue;
+        }
+        if (f)
+            switch_to(w, NULL, f, false);
+        else
+            idle(w);
+    }
+    if (w->spinning) {
+        w->spinning = false;
+        atomic_fetch_sub_explicit(&rt->nspinning, 1, memory_order_seq_cst);
+    }
+}

@@ -1,0 +1,360 @@
+/*
+ * stack.c - fiber stacks (stack.h): regions, guards, pools, canaries.
+ *
+ * A region is one mmap(MAP_NORESERVE) of n slots; a slot is a guard area
+ * (GUARD_PAGES pages, none in canary mode) followed by the usable stack.
+ * Pooled regions hold REGION_SLOTS default-size stacks; any other size gets
+ * a region of one slot that is unmapped when the stack is released. The
+ * bookkeeping (struct region with its struct stack array) is malloc'd, so
+ * returning a stack's pages to the kernel loses nothing.
+ *
+ * Pools: a worker keeps up to POOL_MAX warm stacks (LIFO, owner only, no
+ * system call). Past that it hands POOL_BATCH to the global pool, returning
+ * their pages to the kernel with MADV_FREE first; workers refill from the
+ * global pool in batches, and map a new region only when it is empty.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "os.h"
+#include "sanitizer.h"
+#include "stack.h"
+
+#if WT_HAVE_VALGRIND
+#include <valgrind/valgrind.h>
+#endif
+
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102
+#endif
+
+enum {
+    GUARD_PAGES = 4, /* 16 KiB: a frame bigger than that could jump the guard */
+    REGION_SLOTS = 256,
+    POOL_MAX = 64,
+    POOL_BATCH = 32,
+    CANARY_WORDS = 8,
+};
+
+#define CANARY 0x57454654434e5259ull /* "WEFTCNRY" */
+
+struct region {
+    struct region *prev, *next; /* on g->regions */
+    char *base;
+    size_t len;
+    uint32_t nslots;
+    bool pooled;
+    struct stack stacks[];
+};
+
+static pthread_mutex_t global_lock = PTHREAD_MUTEX_INITIALIZER;
+
+const char *wt_stack_mode_name(enum weft_guard mode)
+{
+    switch (mode) {
+    case WEFT_GUARD_MADVISE:
+        return "madvise";
+    case WEFT_GUARD_MPROTECT:
+        return "mprotect";
+    case WEFT_GUARD_CANARY:
+        return "canary";
+    default:
+        return "default";
+    }
+}
+
+int wt_stack_check_size(size_t size, size_t *rounded)
+{
+    if (size < WEFT_STACK_MIN || size > WEFT_STACK_MAX)
+        return -EINVAL;
+    size_t page = wt_os_page_size();
+    *rounded = (size + page - 1) & ~(page - 1);
+    return 0;
+}
+
+/* Does MADV_GUARD_INSTALL exist and really fault? qemu-user accepts the
+ * call without enforcing it, so check: the kernel must refuse to read the
+ * guard page on our behalf (write() from it fails with EFAULT). */
+static bool guard_install_works(void)
+{
+    size_t page = wt_os_page_size();
+    bool ok = false;
+    char *p = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        return false;
+    if (madvise(p, page, MADV_GUARD_INSTALL) == 0) {
+        int fds[2];
+        if (pipe2(fds, O_CLOEXEC) == 0) {
+            ok = write(fds[1], p, 1) < 0 && errno == EFAULT;
+            close(fds[0]);
+            close(fds[1]);
+        }
+    }
+    munmap(p, 2 * page);
+    return ok;
+}
+
+static size_t read_mprotect_budget(void)
+{
+    long max_maps = 65530;
+    FILE *fp = fopen("/proc/sys/vm/max_map_count", "re");
+    if (fp) {
+        if (fscanf(fp, "%ld", &max_maps) != 1)
+            max_maps = 65530;
+        fclose(fp);
+    }
+    /* Each guard splits a mapping in two; leave 8192 for the program. */
+    return max_maps > 8192 ? (size_t)(max_maps - 8192) / 2 : 0;
+}
+
+int wt_stack_global_init(struct stack_global *g, size_t default_size, enum weft_guard want)
+{
+    int saved = errno;
+    memset(g, 0, sizeof *g);
+    g->default_size = default_size;
+    g->mprotect_budget = read_mprotect_budget();
+    bool madvise_ok = want == WEFT_GUARD_DEFAULT || want == WEFT_GUARD_MADVISE
+                          ? guard_install_works()
+                          : false;
+    errno = saved;
+    switch (want) {
+    case WEFT_GUARD_DEFAULT:
+        g->mode = madvise_ok ? WEFT_GUARD_MADVISE : WEFT_GUARD_MPROTECT;
+        return 0;
+    case WEFT_GUARD_MADVISE:
+        if (!madvise_ok)
+            return -ENOTSUP;
+        g->mode = WEFT_GUARD_MADVISE;
+        return 0;
+    case WEFT_GUARD_MPROTECT:
+    case WEFT_GUARD_CANARY:
+        g->mode = want;
+        return 0;
+    }
+    return -EINVAL;
+}
+
+static void write_canary(struct stack *s)
+{
+    uint64_t *w = (uint64_t *)(void *)s->lo - CANARY_WORDS;
+    for (int i = 0; i < CANARY_WORDS; i++)
+        w[i] = CANARY;
+}
+
+bool wt_stack_canary_ok(const struct stack *s)
+{
+    const uint64_t *w = (const uint64_t *)(const void *)s->lo - CANARY_WORDS;
+    for (int i = 0; i < CANARY_WORDS; i++)
+        if (w[i] != CANARY)
+            return false;
+    return true;
+}
+
+bool wt_stack_in_guard(const struct stack *s, const void *addr)
+{
+    if (s->guard == WEFT_GUARD_CANARY)
+        return false;
+    const char *a = addr;
+    return a < s->lo && a >= s->lo - GUARD_PAGES * wt_os_page_size();
+}
+
+/* Map a region of @nslots stacks of @size usable bytes, guards installed.
+ * Caller holds global_lock. NULL when out of memory or address space. */
+static struct region *map_region(struct stack_global *g, size_t size, uint32_t nslots, bool pooled)
+{
+    size_t page = wt_os_page_size();
+    enum weft_guard mode = g->mode;
+    if (mode == WEFT_GUARD_MPROTECT && g->mprotect_guards + nslots > g->mprotect_budget)
+        mode = WEFT_GUARD_CANARY; /* budget spent: the rest are canaries */
+    /* Canary stacks keep one page below for the canary words, so that a
+     * slight overflow lands on them rather than on the neighbour. */
+    size_t guard = mode == WEFT_GUARD_CANARY ? page : GUARD_PAGES * page;
+    size_t slot = guard + size;
+    struct region *r = malloc(sizeof *r + nslots * sizeof(struct stack));
+    if (!r)
+        return NULL;
+    char *base = mmap(NULL, slot * nslots, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+    if (base == MAP_FAILED) {
+        free(r);
+        return NULL;
+    }
+    r->base = base;
+    r->len = slot * nslots;
+    r->nslots = nslots;
+    r->pooled = pooled;
+    for (uint32_t i = 0; i < nslots; i++) {
+        char *lo = base + i * slot;
+        int rc = 0;
+        if (mode == WEFT_GUARD_MADVISE)
+            rc = madvise(lo, guard, MADV_GUARD_INSTALL);
+        else if (mode == WEFT_GUARD_MPROTECT)
+            rc = mprotect(lo, guard, PROT_NONE);
+        if (rc != 0) {
+            munmap(base, r->len);
+            free(r);
+            return NULL;
+        }
+        struct stack *s = &r->stacks[i];
+        s->lo = lo + guard;
+        s->size = size;
+        s->region = r;
+        s->guard = (uint8_t)mode;
+        s->warm = true;
+#if WT_HAVE_VALGRIND
+        s->vg_id = VALGRIND_STACK_REGISTER(s->lo, s->lo + size);
+#else
+        s->vg_id = 0;
+#endif
+        s->next = i + 1 < nslots ? &r->stacks[i + 1] : NULL;
+    }
+    if (mode == WEFT_GUARD_MPROTECT)
+        g->mprotect_guards += nslots;
+    r->prev = NULL;
+    r->next = g->regions;
+    if (g->regions)
+        g->regions->prev = r;
+    g->regions = r;
+    return r;
+}
+
+static void unmap_region(struct stack_global *g, struct region *r)
+{
+#if WT_HAVE_VALGRIND
+    for (uint32_t i = 0; i < r->nslots; i++)
+        VALGRIND_STACK_DEREGISTER(r->stacks[i].vg_id);
+#endif
+    if (r->stacks[0].guard == WEFT_GUARD_MPROTECT)
+        g->mprotect_guards -= r->nslots;
+    wt_san_unpoison(r->base, r->len);
+    munmap(r->base, r->len);
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        g->regions = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    free(r);
+}
+
+/* Refill @p from the global pool, mapping a region if that is empty too. */
+static bool refill(struct stack_global *g, struct stack_pool *p)
+{
+    int saved = errno;
+    pthread_mutex_lock(&global_lock);
+    if (!g->free) {
+        struct region *r = map_region(g, g->default_size, REGION_SLOTS, true);
+        if (r) {
+            r->stacks[r->nslots - 1].next = g->free;
+            g->free = &r->stacks[0];
+            g->nfree += r->nslots;
+        }
+    }
+    for (int i = 0; i < POOL_BATCH && g->free; i++) {
+        struct stack *s = g->free;
+        g->free = s->next;
+        g->nfree--;
+        s->next = p->head;
+        p->head = s;
+        p->n++;
+    }
+    pthread_mutex_unlock(&global_lock);
+    errno = saved;
+    return p->head != NULL;
+}
+
+struct stack *wt_stack_get(struct stack_global *g, struct stack_pool *p, size_t size)
+{
+    struct stack *s;
+    if (size == 0 || size == g->default_size) {
+        if (!p->head && !refill(g, p))
+            return NULL;
+        s = p->head;
+        p->head = s->next;
+        p->n--;
+    } else {
+        int saved = errno;
+        pthread_mutex_lock(&global_lock);
+        struct region *r = map_region(g, size, 1, false);
+        pthread_mutex_unlock(&global_lock);
+        errno = saved;
+        if (!r)
+            return NULL;
+        s = &r->stacks[0];
+    }
+    s->next = NULL;
+    if (s->guard == WEFT_GUARD_CANARY)
+        write_canary(s); /* pages may have been returned to the kernel */
+    return s;
+}
+
+void wt_stack_put(struct stack_global *g, struct stack_pool *p, struct stack *s)
+{
+    wt_san_unpoison(s->lo, s->size);
+    if (!s->region->pooled) {
+        pthread_mutex_lock(&global_lock);
+        unmap_region(g, s->region);
+        pthread_mutex_unlock(&global_lock);
+        return;
+    }
+    s->next = p->head;
+    p->head = s;
+    if (++p->n <= POOL_MAX)
+        return;
+    /* Too many warm stacks here: give a batch back, cold. */
+    struct stack *batch = NULL;
+    int saved = errno;
+    for (int i = 0; i < POOL_BATCH; i++) {
+        struct stack *t = p->head;
+        p->head = t->next;
+        p->n--;
+        if (madvise(t->lo, t->size, MADV_FREE) != 0)
+            madvise(t->lo, t->size, MADV_DONTNEED);
+        t->warm = false;
+        t->next = batch;
+        batch = t;
+    }
+    errno = saved;
+    pthread_mutex_lock(&global_lock);
+    while (batch) {
+        struct stack *t = batch;
+        batch = t->next;
+        t->next = g->free;
+        g->free = t;
+        g->nfree++;
+    }
+    pthread_mutex_unlock(&global_lock);
+}
+
+void wt_stack_pool_drain(struct stack_global *g, struct stack_pool *p)
+{
+    pthread_mutex_lock(&global_lock);
+    while (p->head) {
+        struct stack *s = p->head;
+        p->head = s->next;
+        s->next = g->free;
+        g->free = s;
+        g->nfree++;
+    }
+    p->n = 0;
+    pthread_mutex_unlock(&global_lock);
+}
+
+void wt_stack_global_fini(struct stack_global *g)
+{
+    int saved = errno;
+    pthread_mutex_lock(&global_lock);
+    while (g->regions)
+        unmap_region(g, g->regions);
+    g->free = NULL;
+    g->nfree = 0;
+    pthread_mutex_unlock(&global_lock);
+    errno = saved;
+}
