@@ -142,12 +142,13 @@ int wt_config_resolve(const weft_config *cfg, int default_workers, struct wt_con
         .print_bind = false,
         .spawn = SPAWN_HELP_FIRST,
     };
-    int r = env_workers(&c.workers);
-    if (!r)
+    /* An environment variable is read only where its field is zero. */
+    int r = cfg->workers ? 0 : env_workers(&c.workers);
+    if (!r && cfg->pin == WEFT_PIN_DEFAULT)
         r = env_pin(&c.pin);
-    if (!r)
+    if (!r && !cfg->stack_size)
         r = env_stack_size(&c.stack_size);
-    if (!r)
+    if (!r && cfg->guard == WEFT_GUARD_DEFAULT)
         r = env_guard(&c.guard);
     if (!r)
         r = env_spawn(&c.spawn);

@@ -2,7 +2,8 @@
  * config.h - the runtime's settings after merging weft_config with the
  * environment (WEFT_WORKERS, WEFT_PIN, WEFT_STACK_SIZE, WEFT_STACK_GUARD,
  * WEFT_DEBUG, WEFT_SPAWN). A non-zero config field wins over the
- * environment; the environment wins over the defaults. A bad value is
+ * environment, which is then not read at all; the environment wins over the
+ * defaults. A bad value is
  * refused with a message on stderr that names it.
  */
 #ifndef WT_CONFIG_H

@@ -92,10 +92,11 @@
  *
  * R5 Idle protocol. wt_deque_is_empty() loads top, then bottom, seq_cst,
  * so an idle worker's recheck is ordered in S against seq_cst operations
- * only. Push's release store of bottom is not one: a pusher that must not
- * miss a worker going idle follows its push with a seq_cst read-modify-write
- * of the variable the idler announces itself in (Go's wakep() CASes
- * nmspinning). That half of the argument belongs to scheduler.c.
+ * only, and push's release store of bottom is not one. A pusher that must
+ * not miss a worker going idle follows its push with a seq_cst
+ * read-modify-write of the variable the idler announces itself in (Go's
+ * wakep() CASes nmspinning). scheduler.c says when that is needed: not
+ * for the owner's own deque, as an owner with work in it is not idle.
  */
 #include "deque.h"
 

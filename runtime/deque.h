@@ -1,9 +1,9 @@
 /*
  * deque.h - the Chase–Lev work-stealing deque of void * items: its owner
  * pushes and pops at the bottom, any thread steals at the top. Whom to steal
- * from, and when, is scheduler.c's business. Push and pop are inline here because
- * the scheduler runs them per spawn; their ordering argument, rules R1-R5,
- * is at the top of deque.c with the rest of the algorithm.
+ * from, and when, is scheduler.c's business. Push and pop are inline here
+ * because the scheduler runs them per spawn; their ordering argument, rules
+ * R1-R5, is at the top of deque.c with the rest of the algorithm.
  */
 #ifndef WT_DEQUE_H
 #define WT_DEQUE_H

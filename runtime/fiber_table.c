@@ -8,6 +8,10 @@
 #include "fiber.h"
 #include "fiber_table.h"
 
+/* Generation high-water mark across runtimes; init and shutdown are not
+ * concurrent (the runtime state machine serialises them). */
+static uint32_t next_gen_base = 1;
+
 enum {
     CACHE_MAX = 256,  /* a worker keeps at most this many free structs */
     CACHE_BATCH = 64, /* moved to or from the table at a time */
@@ -21,12 +25,22 @@ void wt_fiber_table_init(struct fiber_table *ft)
     ft->nchunks = 0;
     ft->free = NULL;
     ft->nfree = 0;
+    ft->gen_base = next_gen_base;
 }
 
 void wt_fiber_table_fini(struct fiber_table *ft)
 {
-    for (uint32_t i = 0; i < ft->nchunks; i++)
-        free(atomic_load_explicit(&ft->chunks[i], memory_order_relaxed));
+    uint32_t high = ft->gen_base;
+    for (uint32_t i = 0; i < ft->nchunks; i++) {
+        struct fiber *c = atomic_load_explicit(&ft->chunks[i], memory_order_relaxed);
+        for (uint32_t j = 0; j < FT_CHUNK_SIZE; j++) {
+            uint32_t gen = FIBER_GEN(atomic_load_explicit(&c[j].sync, memory_order_relaxed));
+            if (gen > high)
+                high = gen;
+        }
+        free(c);
+    }
+    next_gen_base = high + 1 ? high + 1 : 1; /* wraps after 2^32 reuses of one slot */
     ft->nchunks = 0;
     ft->free = NULL;
     ft->nfree = 0;
@@ -45,7 +59,7 @@ static bool grow(struct fiber_table *ft)
     for (uint32_t i = FT_CHUNK_SIZE; i-- > 0;) {
         struct fiber *f = &chunk[i];
         f->index = base + i;
-        atomic_init(&f->sync, ((uint64_t)1 << 32) | FIBER_FREE);
+        atomic_init(&f->sync, ((uint64_t)ft->gen_base << 32) | FIBER_FREE);
         f->next = ft->free;
         ft->free = f;
     }

@@ -25,6 +25,7 @@ struct fiber_table {
     uint32_t nchunks;
     struct fiber *free; /* global free list, shared by plain threads and overflow */
     size_t nfree;
+    uint32_t gen_base; /* first generation of new structs (see below) */
 };
 
 /* Per-worker cache of free fiber structs (owner only). */
@@ -33,6 +34,10 @@ struct fiber_cache {
     uint32_t n;
 };
 
+/* Handles outlive a runtime: a table starts its generations above every
+ * generation the previous table issued (a process-wide high-water mark that
+ * wt_fiber_table_fini() raises), so an old handle is -ESRCH, never a live
+ * fiber of the new runtime. */
 void wt_fiber_table_init(struct fiber_table *ft);
 void wt_fiber_table_fini(struct fiber_table *ft);
 

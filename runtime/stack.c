@@ -9,9 +9,12 @@
  * returning a stack's pages to the kernel loses nothing.
  *
  * Pools: a worker keeps up to POOL_MAX warm stacks (LIFO, owner only, no
- * system call). Past that it hands POOL_BATCH to the global pool, returning
- * their pages to the kernel with MADV_FREE first; workers refill from the
- * global pool in batches, and map a new region only when it is empty.
+ * system call). Past that it hands POOL_BATCH to the global pool; workers
+ * refill from the global pool in batches, and map a new region only when it
+ * is empty. When a worker goes idle it keeps POOL_IDLE_KEEP warm stacks and
+ * returns the pages of the rest, and of the global pool, to the kernel with
+ * MADV_FREE (wt_stack_trim), so a burst of fibers leaves no resident
+ * memory behind once it is over.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,8 +40,9 @@
 enum {
     GUARD_PAGES = 4, /* 16 KiB: a frame bigger than that could jump the guard */
     REGION_SLOTS = 256,
-    POOL_MAX = 64,
-    POOL_BATCH = 32,
+    POOL_MAX = 1024, /* warm stacks a busy worker keeps */
+    POOL_BATCH = 256,
+    POOL_IDLE_KEEP = 16, /* warm stacks an idle worker keeps */
     CANARY_WORDS = 8,
 };
 
@@ -308,29 +312,64 @@ void wt_stack_put(struct stack_global *g, struct stack_pool *p, struct stack *s)
     p->head = s;
     if (++p->n <= POOL_MAX)
         return;
-    /* Too many warm stacks here: give a batch back, cold. */
-    struct stack *batch = NULL;
-    int saved = errno;
+    /* Too many here: hand a batch to the global pool, still warm. */
+    pthread_mutex_lock(&global_lock);
     for (int i = 0; i < POOL_BATCH; i++) {
         struct stack *t = p->head;
         p->head = t->next;
         p->n--;
-        if (madvise(t->lo, t->size, MADV_FREE) != 0)
-            madvise(t->lo, t->size, MADV_DONTNEED);
-        t->warm = false;
-        t->next = batch;
-        batch = t;
-    }
-    errno = saved;
-    pthread_mutex_lock(&global_lock);
-    while (batch) {
-        struct stack *t = batch;
-        batch = t->next;
         t->next = g->free;
         g->free = t;
         g->nfree++;
     }
+    g->nfree_warm_hint = true;
     pthread_mutex_unlock(&global_lock);
+}
+
+static void make_cold(struct stack *s)
+{
+    if (madvise(s->lo, s->size, MADV_FREE) != 0)
+        madvise(s->lo, s->size, MADV_DONTNEED);
+    s->warm = false;
+}
+
+void wt_stack_trim(struct stack_global *g, struct stack_pool *p)
+{
+    if (p->n <= POOL_IDLE_KEEP && !g->nfree_warm_hint)
+        return;
+    int saved = errno;
+    struct stack *keep = NULL, *rest = NULL;
+    uint32_t nkeep = 0;
+    while (p->head) {
+        struct stack *s = p->head;
+        p->head = s->next;
+        if (nkeep < POOL_IDLE_KEEP) {
+            s->next = keep;
+            keep = s;
+            nkeep++;
+        } else {
+            if (s->warm)
+                make_cold(s);
+            s->next = rest;
+            rest = s;
+        }
+    }
+    p->head = keep;
+    p->n = nkeep;
+    pthread_mutex_lock(&global_lock);
+    for (struct stack *s = g->free; s; s = s->next)
+        if (s->warm)
+            make_cold(s);
+    g->nfree_warm_hint = false;
+    while (rest) {
+        struct stack *s = rest;
+        rest = s->next;
+        s->next = g->free;
+        g->free = s;
+        g->nfree++;
+    }
+    pthread_mutex_unlock(&global_lock);
+    errno = saved;
 }
 
 void wt_stack_pool_drain(struct stack_global *g, struct stack_pool *p)

@@ -49,6 +49,7 @@ struct stack_global {
     struct spinlock lock; /* guards everything below */
     struct stack *free;   /* cold default-size stacks shared by all workers */
     size_t nfree;
+    bool nfree_warm_hint; /* the free list may hold warm stacks */
     struct region *regions; /* every mapping, for shutdown */
     size_t mprotect_guards; /* guard pages made with mprotect so far */
     size_t mprotect_budget;
@@ -66,6 +67,9 @@ void wt_stack_global_fini(struct stack_global *g);
 struct stack *wt_stack_get(struct stack_global *g, struct stack_pool *p, size_t size);
 /* Give @s back to @p (or unmap it, if not pooled). */
 void wt_stack_put(struct stack_global *g, struct stack_pool *p, struct stack *s);
+/* An idle worker returns the pages of its spare stacks, and of the global
+ * pool's, to the kernel. */
+void wt_stack_trim(struct stack_global *g, struct stack_pool *p);
 /* Return a worker's pool to the global one. */
 void wt_stack_pool_drain(struct stack_global *g, struct stack_pool *p);
 

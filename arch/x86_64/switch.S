@@ -7,6 +7,7 @@
  *                             x87 control word
  *   arguments:                rdi = from, rsi = to, rdx = arg
  *   result:                   rax = arg of the switch that resumes us
+ *   scratch:                  rax rcx (caller-saved)
  *
  * Saved frame, lowest address first (sp is what from->sp holds):
  *   sp+0  MXCSR (4 bytes)  sp+4  x87 CW (2 bytes, 2 bytes pad)
@@ -59,9 +60,18 @@ wt_context_switch:
     movq    %rsp, (%rdi)        /* from->sp = rsp */
     movq    (%rsi), %rsp        /* rsp = to->sp: now on the other stack */
 
-    ldmxcsr (%rsp)
+    /* ldmxcsr and fldcw serialise: skip them when the incoming state
+     * equals the outgoing one, the usual case. */
+    movq    (%rdi), %rax
+    movl    (%rax), %ecx
+    cmpl    (%rsp), %ecx
+    jne     1f
+    movzwl  4(%rax), %ecx
+    cmpw    4(%rsp), %cx
+    je      2f
+1:  ldmxcsr (%rsp)
     fldcw   4(%rsp)
-    addq    $8, %rsp
+2:  addq    $8, %rsp
     .cfi_adjust_cfa_offset -8
     popq    %r15
     .cfi_adjust_cfa_offset -8
