@@ -39,14 +39,16 @@
 
 enum {
     GUARD_PAGES = 4, /* 16 KiB: a frame bigger than that could jump the guard */
-    REGION_SLOTS = 256,
+    REGION_SLOTS = 256, /* at most, and at most REGION_BYTES per region */
     POOL_MAX = 1024, /* warm stacks a busy worker keeps */
     POOL_BATCH = 256,
     POOL_IDLE_KEEP = 16, /* warm stacks an idle worker keeps */
     CANARY_WORDS = 8,
 };
 
-#define CANARY 0x57454654434e5259ull /* "WEFTCNRY" */
+#define CANARY       0x57454654434e5259ull /* "WEFTCNRY" */
+#define REGION_BYTES ((size_t)32 << 20)
+#define SAN_SPAN     ((size_t)8 << 20)
 
 struct region {
     struct region *prev, *next; /* on g->regions */
@@ -229,6 +231,14 @@ static struct region *map_region(struct stack_global *g, size_t size, uint32_t n
     return r;
 }
 
+/* Clear ASan's poison left by dead frames, for the top SAN_SPAN bytes:
+ * unpoisoning a whole 1 GiB stack would write 128 MiB of shadow. */
+static void unpoison_stack(const struct stack *s)
+{
+    size_t n = s->size < SAN_SPAN ? s->size : SAN_SPAN;
+    wt_san_unpoison(s->lo + s->size - n, n);
+}
+
 static void unmap_region(struct stack_global *g, struct region *r)
 {
 #if WT_HAVE_VALGRIND
@@ -237,7 +247,8 @@ static void unmap_region(struct stack_global *g, struct region *r)
 #endif
     if (r->stacks[0].guard == WEFT_GUARD_MPROTECT)
         g->mprotect_guards -= r->nslots;
-    wt_san_unpoison(r->base, r->len);
+    for (uint32_t i = 0; i < r->nslots; i++)
+        unpoison_stack(&r->stacks[i]);
     munmap(r->base, r->len);
     if (r->prev)
         r->prev->next = r->next;
@@ -254,7 +265,10 @@ static bool refill(struct stack_global *g, struct stack_pool *p)
     int saved = errno;
     pthread_mutex_lock(&global_lock);
     if (!g->free) {
-        struct region *r = map_region(g, g->default_size, REGION_SLOTS, true);
+        size_t slot = g->default_size + GUARD_PAGES * wt_os_page_size();
+        size_t n = REGION_BYTES / slot;
+        struct region *r = map_region(g, g->default_size,
+                                      n < 1 ? 1 : n > REGION_SLOTS ? REGION_SLOTS : (uint32_t)n, true);
         if (r) {
             r->stacks[r->nslots - 1].next = g->free;
             g->free = &r->stacks[0];
@@ -301,7 +315,7 @@ struct stack *wt_stack_get(struct stack_global *g, struct stack_pool *p, size_t 
 
 void wt_stack_put(struct stack_global *g, struct stack_pool *p, struct stack *s)
 {
-    wt_san_unpoison(s->lo, s->size);
+    unpoison_stack(s);
     if (!s->region->pooled) {
         pthread_mutex_lock(&global_lock);
         unmap_region(g, s->region);
@@ -322,7 +336,7 @@ void wt_stack_put(struct stack_global *g, struct stack_pool *p, struct stack *s)
         g->free = t;
         g->nfree++;
     }
-    g->nfree_warm_hint = true;
+    atomic_store_explicit(&g->warm_hint, true, memory_order_relaxed);
     pthread_mutex_unlock(&global_lock);
 }
 
@@ -335,7 +349,8 @@ static void make_cold(struct stack *s)
 
 void wt_stack_trim(struct stack_global *g, struct stack_pool *p)
 {
-    if (p->n <= POOL_IDLE_KEEP && !g->nfree_warm_hint)
+    /* Relaxed: a hint; a stale false only delays trimming to the next idle. */
+    if (p->n <= POOL_IDLE_KEEP && !atomic_load_explicit(&g->warm_hint, memory_order_relaxed))
         return;
     int saved = errno;
     struct stack *keep = NULL, *rest = NULL;
@@ -360,7 +375,7 @@ void wt_stack_trim(struct stack_global *g, struct stack_pool *p)
     for (struct stack *s = g->free; s; s = s->next)
         if (s->warm)
             make_cold(s);
-    g->nfree_warm_hint = false;
+    atomic_store_explicit(&g->warm_hint, false, memory_order_relaxed);
     while (rest) {
         struct stack *s = rest;
         rest = s->next;

@@ -18,6 +18,7 @@
 #ifndef WT_STACK_H
 #define WT_STACK_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -49,7 +50,7 @@ struct stack_global {
     struct spinlock lock; /* guards everything below */
     struct stack *free;   /* cold default-size stacks shared by all workers */
     size_t nfree;
-    bool nfree_warm_hint; /* the free list may hold warm stacks */
+    _Atomic bool warm_hint; /* the free list may hold warm stacks; read unlocked */
     struct region *regions; /* every mapping, for shutdown */
     size_t mprotect_guards; /* guard pages made with mprotect so far */
     size_t mprotect_budget;

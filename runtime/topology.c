@@ -292,8 +292,11 @@ int wt_topology_load(struct wt_topology **out)
         err = -ENOMEM;
         goto out_free;
     }
-    /* Fails only where hwloc cannot query the binding: then the cpuset is all we know. */
-    if (hwloc_get_cpubind(t->topo, bound, HWLOC_CPUBIND_PROCESS) == 0 &&
+    /* The binding of the thread calling weft_init(): taskset binds every
+     * thread alike, and the process-wide union would also count helper
+     * threads some libraries (TSan's among them) start with a wider mask.
+     * Fails only where hwloc cannot query it: then the cpuset is all we know. */
+    if (hwloc_get_cpubind(t->topo, bound, HWLOC_CPUBIND_THREAD) == 0 &&
         hwloc_bitmap_and(allowed, allowed, bound) < 0) {
         err = -ENOMEM;
         goto out_free;
