@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Install, with apt-get, whatever the given jobs need and this machine lacks.
+# Jobs: build (always), test, bench, aarch64. Idempotent: asks dpkg first
+# and runs apt-get update only when something is missing.
+set -euo pipefail
+
+pkgs=(meson ninja-build pkg-config libhwloc-dev gcc python3)
+for job in "$@"; do
+    case "$job" in
+    build) ;;
+    test) pkgs+=(spin valgrind hwloc) ;;
+    bench) [ "${WEFT_NO_PEERS:-0}" = 1 ] ||
+        pkgs+=(g++ golang-go libboost-fiber-dev libboost-context-dev libtbb-dev gnuplot-nox) ;;
+    *) echo "deps.sh: unknown job '$job' (build, test, bench)" >&2; exit 2 ;;
+    esac
+done
+
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "deps.sh: installing ${missing[*]}"
+    if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# The README's test command: installs what is missing, then builds and runs
+# every test in four configurations (normal with the spin models, ASan+UBSan,
+# TSan, aarch64 under qemu) plus a valgrind pass, and ends with the line
+# "N passed, N failed" counting test programs over all of them.
+#
+#   scripts/test.sh            everything
+#   scripts/test.sh normal     only the listed parts: normal asan tsan valgrind aarch64
+set -uo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh build test || exit 1
+
+parts=("$@")
+[ ${#parts[@]} -gt 0 ] || parts=(normal asan tsan valgrind aarch64)
+passed=0
+failed=0
+
+# count BUILDDIR: add the results of BUILDDIR's last meson test run.
+count() {
+    local log="$1/meson-logs/testlog.json" p f
+    if [ ! -f "$log" ]; then
+        failed=$((failed + 1))
+        return
+    fi
+    p=$(grep -c '"result": "\(OK\|SKIP\|EXPECTEDFAIL\)"' "$log")
+    f=$(grep -c '"result": "\(FAIL\|ERROR\|TIMEOUT\|UNEXPECTEDPASS\)"' "$log")
+    echo "== $1: $p passed, $f failed"
+    passed=$((passed + p))
+    failed=$((failed + f))
+}
+
+# suite BUILDDIR MESON_SETUP_ARGS... -- MESON_TEST_ARGS...
+suite() {
+    local dir="$1" setup=() test=()
+    shift
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do setup+=("$1"); shift; done
+    [ $# -gt 0 ] && shift
+    test=("$@")
+    echo "== $dir: meson setup ${setup[*]}"
+    rm -f "$dir/meson-logs/testlog.json"
+    if [ -d "$dir" ]; then
+        meson setup --reconfigure "$dir" "${setup[@]}" >/dev/null
+    else
+        meson setup "$dir" "${setup[@]}" >/dev/null
+    fi || { failed=$((failed + 1)); return; }
+    if ! ninja -C "$dir"; then
+        failed=$((failed + 1))
+        return
+    fi
+    meson test -C "$dir" --num-processes 2 --print-errorlogs "${test[@]}"
+    count "$dir"
+}
+
+for part in "${parts[@]}"; do
+    case "$part" in
+    normal)
+        suite build -Dwerror=true -- ;;
+    asan)
+        suite build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbench=false \
+            -- --setup sanitized --no-suite model ;;
+    tsan)
+        suite build-tsan -Db_sanitize=thread -Db_lundef=false -Dbench=false \
+            -- --setup sanitized --no-suite model ;;
+    valgrind)
+        # valgrind runs one thread at a time: the tests that need two
+        # workers at once (fiber, foreign) and the timing ones stay out.
+        suite build-valgrind -Dbench=false \
+            -- --setup valgrind runtime misuse fls park_wake spawn_tree million stack timer ;;
+    aarch64)
+        echo "== aarch64 (qemu)"
+        if scripts/test-aarch64.sh; then :; else echo "== aarch64: failed"; fi
+        count build-aarch64 ;;
+    *)
+        echo "test.sh: unknown part '$part'" >&2
+        failed=$((failed + 1)) ;;
+    esac
+done
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
