@@ -217,19 +217,14 @@ weft_fiber weft_self(void)
     return wt_fiber_handle(f, atomic_load_explicit(&f->sync, memory_order_relaxed));
 }
 
-void wt_fiber_finish_exit(struct worker *w, struct fiber *f)
+bool wt_fiber_publish_exit(struct worker *w, struct fiber *f)
 {
-    if (f->stack) {
-        wt_san_fiber_fini(&f->san);
-        wt_stack_put(&w->rt->stacks, &w->stacks, f->stack);
-        f->stack = NULL;
-    }
-    /* acq_rel: release the result (and the stack's reuse) to the reaper;
-     * acquire the joiner pointer published with JOINWAIT. */
+    /* acq_rel: release the result to the reaper; acquire the joiner
+     * pointer published with JOINWAIT. */
     uint64_t old = atomic_fetch_or_explicit(&f->sync, FIBER_EXITED, memory_order_acq_rel);
-    if (old & FIBER_DETACHED) {
-        wt_fiber_release(w->rt->ft, &w->fibers, f);
-    } else if (old & FIBER_JOINWAIT) {
+    if (old & FIBER_DETACHED)
+        return true;
+    if (old & FIBER_JOINWAIT) {
         if (old & FIBER_FOREIGN) {
             struct foreign_waiter *fw = f->fwaiter;
             /* Release pairs with the acquire load in join_foreign(). */
@@ -239,6 +234,14 @@ void wt_fiber_finish_exit(struct worker *w, struct fiber *f)
             wt_sched_ready(w, f->joiner);
         }
     }
+    return false;
+}
+
+void wt_fiber_finish_exit(struct worker *w, struct fiber *f)
+{
+    WT_ASSERT(f->stack == NULL);
+    if (wt_fiber_publish_exit(w, f))
+        wt_fiber_release(w->rt->ft, &w->fibers, f);
 }
 
 _Noreturn void wt_fiber_main(void *arg)

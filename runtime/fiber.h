@@ -80,9 +80,14 @@ static inline weft_fiber wt_fiber_handle(const struct fiber *f, uint64_t sync)
     return h;
 }
 
-/* The scheduler's side of a fiber's end: called on @w's scheduler or next
- * fiber's stack once @f has switched away for good. Releases its stack and
- * hands the result over (wakes the joiner, or reaps a detached fiber). */
+/* Hand a finished fiber's result over: set EXITED, then ready its parked
+ * joiner (on @w's runnext) or wake a plain thread in weft_join(). Returns
+ * true if @f is detached, so that releasing the struct falls to the caller.
+ * Unless it returns true, @f may be released by its joiner at any moment
+ * after this call: the caller must not touch it again. */
+bool wt_fiber_publish_exit(struct worker *w, struct fiber *f);
+
+/* End a fiber that never got a stack (it could not start). */
 void wt_fiber_finish_exit(struct worker *w, struct fiber *f);
 
 /* Entry point of every fiber (wt_context_init's @entry). */

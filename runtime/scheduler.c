@@ -200,20 +200,27 @@ static struct fiber *pick_runnable(struct worker *w)
 /* Run the action the context we just left recorded (see the essay). */
 static void run_after(struct worker *w)
 {
-    struct after a = w->after;
-    w->after.kind = AFTER_NONE;
-    switch (a.kind) {
+    struct after *a = &w->after;
+    enum after_kind kind = a->kind;
+    if (kind == AFTER_NONE)
+        return;
+    /* Reset first: the actions below may ready fibers but never switch. */
+    a->kind = AFTER_NONE;
+    switch (kind) {
     case AFTER_NONE:
         break;
     case AFTER_PARK:
-        if (!a.park_fn(a.f, a.park_arg))
-            wt_sched_ready(w, a.f);
+        if (!a->park_fn(a->f, a->park_arg))
+            wt_sched_ready(w, a->f);
         break;
     case AFTER_EXIT:
-        wt_fiber_finish_exit(w, a.f);
+        wt_san_fiber_fini(&a->dead_san);
+        wt_stack_put(&w->rt->stacks, &w->stacks, a->dead_stack);
+        if (a->f)
+            wt_fiber_release(w->rt->ft, &w->fibers, a->f);
         break;
     case AFTER_PUSH:
-        push_local(w, a.f);
+        push_local(w, a->f);
         wt_sched_wake(w->rt);
         break;
     }
@@ -304,11 +311,29 @@ struct worker *wt_sched_yield(struct worker *w)
     return switch_to(w, cur, next, false);
 }
 
+/*
+ * A dying fiber publishes its exit before it switches away, so that its
+ * joiner, readied into runnext, is the very fiber we switch to: one switch
+ * per exit instead of two through the scheduler context. That is safe
+ * because runnext is owner-only (nobody can run the joiner before we leave)
+ * and because, once published, the fiber struct is never touched again: its
+ * registers go to w->dead_ctx, and its stack and sanitizer state travel in
+ * the after-action, which releases the stack once we are off it.
+ */
 _Noreturn void wt_sched_exit(struct worker *w)
 {
     struct fiber *cur = w->current;
-    w->after = (struct after){.kind = AFTER_EXIT, .f = cur};
-    leave(w, cur, true);
+    if (WT_UNLIKELY(wt_stack_needs_canary_check(cur->stack)) && !wt_stack_canary_ok(cur->stack))
+        wt_overflow_report(cur, "its stack canary was overwritten");
+    w->after = (struct after){.kind = AFTER_EXIT, .dead_stack = cur->stack, .dead_san = cur->san};
+    cur->stack = NULL;
+    if (wt_fiber_publish_exit(w, cur))
+        w->after.f = cur; /* detached: ours to release, after the switch */
+    struct fiber *next = WT_UNLIKELY(stopping(w->rt)) ? NULL : pick_runnable(w);
+    struct wt_san *to_san = next ? &next->san : &w->sched_san;
+    w->current = next;
+    wt_san_switch(&w->dead_san, to_san, true);
+    wt_context_switch(&w->dead_ctx, next ? &next->ctx : &w->sched_ctx, w);
     wt_fatal(__FILE__, __LINE__, "a dead fiber was resumed");
 }
 

@@ -26,13 +26,15 @@ struct runtime;
 enum after_kind {
     AFTER_NONE,
     AFTER_PARK, /* run park_fn(fiber, park_arg); if false, ready the fiber again */
-    AFTER_EXIT, /* the fiber is dead: wt_fiber_finish_exit() */
+    AFTER_EXIT, /* a fiber died: release dead_stack (and f, if detached) */
     AFTER_PUSH, /* make the fiber runnable (work-first spawn's parent) */
 };
 
 struct after {
     enum after_kind kind;
-    struct fiber *f;
+    struct fiber *f; /* AFTER_EXIT: NULL unless detached (ours to release) */
+    struct stack *dead_stack; /* AFTER_EXIT: the dead fiber's stack */
+    struct wt_san dead_san;   /* AFTER_EXIT: its sanitizer state */
     bool (*park_fn)(struct fiber *f, void *arg);
     void *park_arg;
 };
@@ -42,6 +44,8 @@ struct worker {
     struct fiber *current;       /* running fiber; NULL in the scheduler loop */
     struct wt_context sched_ctx; /* the scheduler loop's context */
     struct wt_san sched_san;
+    struct wt_context dead_ctx; /* where a dying fiber's registers go */
+    struct wt_san dead_san;
     struct after after;    /* pending action for the next context to land */
     struct fiber *runnext; /* a just-woken fiber runs next; not stealable */
     struct fiber *yield_head, *yield_tail; /* FIFO of yielders, not stealable */
