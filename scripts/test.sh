@@ -15,9 +15,9 @@ parts=("$@")
 passed=0
 failed=0
 
-# count BUILDDIR: add the results of BUILDDIR's last meson test run.
+# count BUILDDIR [SETUP]: add the results of BUILDDIR's last meson test run.
 count() {
-    local log="$1/meson-logs/testlog.json" p f
+    local log="$1/meson-logs/testlog${2:+-$2}.json" p f
     if [ ! -f "$log" ]; then
         failed=$((failed + 1))
         return
@@ -36,8 +36,12 @@ suite() {
     while [ $# -gt 0 ] && [ "$1" != -- ]; do setup+=("$1"); shift; done
     [ $# -gt 0 ] && shift
     test=("$@")
+    local name="" i
+    for ((i = 0; i < ${#test[@]}; i++)); do
+        [ "${test[$i]}" = --setup ] && name="${test[$((i + 1))]}"
+    done
     echo "== $dir: meson setup ${setup[*]}"
-    rm -f "$dir/meson-logs/testlog.json"
+    rm -f "$dir"/meson-logs/testlog*.json
     if [ -d "$dir" ]; then
         meson setup --reconfigure "$dir" "${setup[@]}" >/dev/null
     else
@@ -48,7 +52,7 @@ suite() {
         return
     fi
     meson test -C "$dir" --num-processes 2 --print-errorlogs "${test[@]}"
-    count "$dir"
+    count "$dir" "$name"
 }
 
 for part in "${parts[@]}"; do
@@ -62,10 +66,11 @@ for part in "${parts[@]}"; do
         suite build-tsan -Db_sanitize=thread -Db_lundef=false -Dbench=false \
             -- --setup sanitized --no-suite model ;;
     valgrind)
-        # valgrind runs one thread at a time: the tests that need two
-        # workers at once (fiber, foreign) and the timing ones stay out.
+        # valgrind runs one thread at a time, so tests that busy-wait for
+        # another worker (fiber, foreign, runtime's abandonment cases) and
+        # the timing ones stay out; the rest run under memcheck.
         suite build-valgrind -Dbench=false \
-            -- --setup valgrind runtime misuse fls park_wake spawn_tree million stack timer ;;
+            -- --setup valgrind misuse fls park_wake spawn_tree million stack timer ;;
     aarch64)
         echo "== aarch64 (qemu)"
         if scripts/test-aarch64.sh; then :; else echo "== aarch64: failed"; fi
