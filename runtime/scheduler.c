@@ -17,9 +17,9 @@
  * (biggest) subtree early breaks the depth-first order that keeps a
  * fork-join program's live stacks few (fib(30) on one worker held 23,000
  * stacks with it at every 61st pick, a few dozen without).
- * Yielders go behind everything local; when a worker takes one and another
- * worker is idle, the rest of the FIFO is moved into the deque where it can
- * be stolen.
+ * Yielders go behind everything local, unless some worker is idle: then
+ * the yielder goes through the global queue, where the idle one can take
+ * it (it is woken), as Go's Gosched always does.
  *
  * Switching. A fiber that parks, yields or exits switches straight to the
  * next local fiber when there is one, or to its worker's scheduler context
@@ -117,25 +117,6 @@ static void push_local(struct worker *w, struct fiber *f)
         wt_gq_push(&w->rt->gq, f);
 }
 
-/* Some worker is idle and the yield FIFO holds more fibers: move them to
- * the deque, oldest at the bottom so it is popped first, and wake a thief. */
-static void offer_yielders(struct worker *w)
-{
-    if (!w->yield_head || atomic_load_explicit(&w->rt->nidle, memory_order_relaxed) == 0)
-        return;
-    struct fiber *rev = NULL, *f;
-    while ((f = yieldq_pop(w))) {
-        f->next = rev;
-        rev = f;
-    }
-    while (rev) {
-        f = rev;
-        rev = rev->next;
-        push_local(w, f);
-    }
-    wt_sched_wake(w->rt);
-}
-
 static void fire_timers(struct worker *w)
 {
     int64_t now = wt_os_now();
@@ -162,11 +143,7 @@ static struct fiber *pick_local(struct worker *w)
     }
     if ((f = wt_deque_pop(&w->runq)))
         return f;
-    if ((f = yieldq_pop(w))) {
-        offer_yielders(w);
-        return f;
-    }
-    return NULL;
+    return yieldq_pop(w);
 }
 
 /* Give @f its stack on first run. If none can be had, @f ends at once with
@@ -222,6 +199,9 @@ static void run_after(struct worker *w)
     case AFTER_PUSH:
         push_local(w, a->f);
         wt_sched_wake(w->rt);
+        break;
+    case AFTER_INJECT:
+        wt_sched_inject(w->rt, a->f);
         break;
     }
 }
@@ -300,12 +280,18 @@ struct worker *wt_sched_park(struct worker *w, bool (*fn)(struct fiber *f, void 
 struct worker *wt_sched_yield(struct worker *w)
 {
     struct fiber *cur = w->current;
-    struct fiber *next = NULL;
-    if (WT_LIKELY(!stopping(w->rt))) {
-        next = pick_runnable(w);
-        if (!next)
-            return w; /* nothing else to run here: carry on */
+    if (WT_UNLIKELY(stopping(w->rt)))
+        return switch_to(w, cur, NULL, false); /* abandoned: never resumed */
+    if (atomic_load_explicit(&w->rt->nidle, memory_order_relaxed) > 0) {
+        /* Someone is idle: yield through the global queue, where they can
+         * take us (Go's Gosched does so always). After the switch, since
+         * another worker may take cur as soon as it is there. */
+        w->after = (struct after){.kind = AFTER_INJECT, .f = cur};
+        return leave(w, cur, false);
     }
+    struct fiber *next = pick_runnable(w);
+    if (!next)
+        return w; /* nothing else to run here: carry on */
     /* Owner-only FIFO: nobody can take cur before the switch saves it. */
     yieldq_push(w, cur);
     return switch_to(w, cur, next, false);

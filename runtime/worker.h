@@ -27,7 +27,8 @@ enum after_kind {
     AFTER_NONE,
     AFTER_PARK, /* run park_fn(fiber, park_arg); if false, ready the fiber again */
     AFTER_EXIT, /* a fiber died: release dead_stack (and f, if detached) */
-    AFTER_PUSH, /* make the fiber runnable (work-first spawn's parent) */
+    AFTER_PUSH,   /* make the fiber runnable (work-first spawn's parent) */
+    AFTER_INJECT, /* put the fiber on the global queue (a yield with idle workers) */
 };
 
 struct after {

@@ -17,7 +17,10 @@ done
 
 missing=()
 for p in "${pkgs[@]}"; do
-    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+    # dpkg-query, not dpkg -s: the latter fails on a name installed for two
+    # architectures (libhwloc-dev for amd64 and arm64, see test-aarch64.sh).
+    n=$(dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -c "install ok installed" || true)
+    [ "$n" -gt 0 ] || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
     echo "deps.sh: installing ${missing[*]}"
