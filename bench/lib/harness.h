@@ -1,0 +1,89 @@
+/*
+ * harness.h - what a workload file gives weft-bench (struct bench), the clock
+ * a workload starts and stops around its timed part, and the sample
+ * statistics and output lines shared by every workload. The command line and
+ * the runtime's start and stop around each run live in bench/main.c.
+ *
+ * Every implementation (weft-bench and the Go, Boost and TBB peers under
+ * bench/peers/) prints the same line per benchmark and worker count:
+ *
+ *   bench=fib impl=weft workers=1 n=30 reps=5 median_ns=... min_ns=...
+ *   max_ns=... per_op_ns=... ok=1
+ *
+ * and answers --list with one line per workload: "NAME DEFAULT_N any|1",
+ * where "1" marks a workload measured on one worker only. scripts/bench.py
+ * reads both.
+ */
+#ifndef WEFT_BENCH_HARNESS_H
+#define WEFT_BENCH_HARNESS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* One timed run of a workload. The harness fills n and workers; the
+ * workload calls bench_clock_start() once its setup is done and
+ * bench_clock_stop() before it checks its answer. */
+struct bench_run {
+    long n;
+    int workers;
+    int64_t t0, t1;
+    bool started, stopped;
+};
+
+/* How a workload's run went: its own answer check, or a weft call's error. */
+enum {
+    BENCH_OK = 0,
+    BENCH_WRONG = 1, /* the workload printed what was wrong */
+};
+
+struct bench {
+    const char *name;
+    const char *what; /* one line for --help */
+    long default_n;
+    bool one_worker; /* meaningful on one worker only: measured at workers=1 */
+    bool no_runtime; /* runs on the main thread with no weft_init() */
+    /* NULL if @n is a valid size, else why not. */
+    const char *(*check_n)(long n);
+    /* Operations one run performs, for per_op_ns. */
+    double (*ops)(long n);
+    /* One run: BENCH_OK, BENCH_WRONG, or a negative weft error code. Runs on
+     * a root fiber of a freshly started runtime unless no_runtime. */
+    int (*run)(struct bench_run *r);
+};
+
+extern const struct bench bench_switch;
+extern const struct bench bench_yield;
+extern const struct bench bench_spawn;
+extern const struct bench bench_fib;
+extern const struct bench bench_skynet;
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+int64_t bench_now(void);
+
+void bench_clock_start(struct bench_run *r);
+void bench_clock_stop(struct bench_run *r);
+
+/* Prints "weft-bench: <bench>: <message>" on stderr; returns BENCH_WRONG. */
+int bench_wrong(const char *bench, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Summary of one benchmark at one worker count. */
+struct bench_result {
+    const char *bench;
+    int workers;
+    long n;
+    int reps;
+    int64_t median_ns, min_ns, max_ns;
+    double per_op_ns;
+    bool ok;
+};
+
+/* Sorts @samples (@count >= 1) and fills the timing fields of @res. */
+void bench_summarise(struct bench_result *res, int64_t *samples, int count, double ops);
+
+/* Prints @res as one key=value line on stdout. */
+void bench_print_kv(const char *impl, const struct bench_result *res);
+
+/* Prints @count results as a readable table on stdout. */
+void bench_print_table(const char *impl, const struct bench_result *res, int count);
+
+#endif /* WEFT_BENCH_HARNESS_H */

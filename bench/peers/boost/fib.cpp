@@ -1,0 +1,60 @@
+/*
+ * fib.cpp - fib(n), a boost::fibers::fiber per call: fib(k), k >= 2, makes
+ * a fiber for fib(k-1), computes fib(k-2) itself and joins (weft:
+ * bench/fib.c). F(n+1)-1 fibers; ns per fiber.
+ */
+#include "boost_peer.hpp"
+
+namespace
+{
+
+long fib(long n)
+{
+    if (n < 2)
+        return n;
+    long x = 0;
+    boost::fibers::fiber f{std::allocator_arg, boost_peer::stack(), [&x, n] { x = fib(n - 1); }};
+    long y = fib(n - 2);
+    f.join();
+    return x + y;
+}
+
+long fib_plain(long n)
+{
+    long a = 0, b = 1;
+    for (long i = 0; i < n; i++) {
+        long t = a + b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+std::string run(long n, int workers, peer::Clock &c)
+{
+    boost_peer::run_scope scope(workers);
+    if (!scope.error().empty())
+        return scope.error();
+    c.start();
+    long got = fib(n);
+    c.stop();
+    if (got != fib_plain(n))
+        return "fib(" + std::to_string(n) + ") = " + std::to_string(got);
+    return "";
+}
+
+const char *check_n(long n)
+{
+    return n >= 2 && n <= 45 ? nullptr : "2..45";
+}
+
+double ops(long n)
+{
+    return (double)(fib_plain(n + 1) - 1);
+}
+
+const char what[] = "fib(n), a boost fiber per call (fiber + join); ns per fiber (default 30)";
+
+} // namespace
+
+const peer::Bench boost_peer::fib_bench = {"fib", what, 30, false, check_n, ops, run};

@@ -1,0 +1,104 @@
+/*
+ * skynet.c - the skynet benchmark (github.com/atemerev/skynet): a tree of
+ * fibers with n leaves, 10 children per node; each node spawns its children
+ * and joins them, each leaf returns its ordinal, and the root's sum must be
+ * n(n-1)/2. n is a power of 10; the tree has (10n-1)/9 fibers, the root
+ * included (it is spawned inside the timed part, as in the original).
+ * Peers: Go (goroutines + channels, the original), Boost.Fiber, TBB.
+ */
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "harness.h"
+#include "weft.h"
+
+enum { FANOUT = 10 };
+
+struct node {
+    uint64_t num;  /* ordinal of the first leaf below this node */
+    uint64_t size; /* leaves below this node */
+};
+
+/* The first weft error any fiber saw; 0 if none. */
+static _Atomic int skynet_err;
+
+static void note_err(int err)
+{
+    int none = 0;
+    /* Relaxed: read once, after every fiber was joined. */
+    atomic_compare_exchange_strong_explicit(&skynet_err, &none, err, memory_order_relaxed,
+                                            memory_order_relaxed);
+}
+
+static void *node(void *arg)
+{
+    const struct node *nd = arg;
+    if (nd->size == 1)
+        return (void *)(uintptr_t)nd->num;
+    struct node kids[FANOUT]; /* on this stack: we outlive our children */
+    weft_fiber f[FANOUT];
+    int spawned = 0;
+    uint64_t step = nd->size / FANOUT, sum = 0;
+    for (; spawned < FANOUT; spawned++) {
+        kids[spawned] = (struct node){.num = nd->num + (uint64_t)spawned * step, .size = step};
+        int err = weft_spawn(&f[spawned], node, &kids[spawned], NULL);
+        if (err) {
+            note_err(err);
+            break;
+        }
+    }
+    for (int i = 0; i < spawned; i++) {
+        void *v = NULL;
+        int err = weft_join(f[i], &v);
+        if (err)
+            note_err(err);
+        sum += (uintptr_t)v;
+    }
+    return (void *)(uintptr_t)sum;
+}
+
+static int run(struct bench_run *r)
+{
+    struct node top = {.num = 0, .size = (uint64_t)r->n};
+    weft_fiber f;
+    void *v = NULL;
+    atomic_store_explicit(&skynet_err, 0, memory_order_relaxed); /* no fiber runs yet */
+
+    bench_clock_start(r);
+    int err = weft_spawn(&f, node, &top, NULL);
+    if (err == 0)
+        err = weft_join(f, &v);
+    bench_clock_stop(r);
+
+    if (err == 0)
+        err = atomic_load_explicit(&skynet_err, memory_order_relaxed); /* all joined */
+    if (err)
+        return err;
+    uint64_t n = (uint64_t)r->n, want = n * (n - 1) / 2;
+    if ((uintptr_t)v != want)
+        return bench_wrong("skynet", "sum %llu, not %llu", (unsigned long long)(uintptr_t)v,
+                           (unsigned long long)want);
+    return BENCH_OK;
+}
+
+static const char *check_n(long n)
+{
+    long p = 1;
+    while (p < n && p <= 100000000)
+        p *= 10;
+    return p == n ? NULL : "a power of 10, at most 10^9";
+}
+
+static double ops(long n)
+{
+    return (double)((10 * n - 1) / 9);
+}
+
+const struct bench bench_skynet = {
+    .name = "skynet",
+    .what = "skynet: fiber tree, 10 children per node, n leaves; ns per fiber (default 1M)",
+    .default_n = 1000000,
+    .check_n = check_n,
+    .ops = ops,
+    .run = run,
+};
