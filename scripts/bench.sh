@@ -13,40 +13,7 @@ set -eu
 
 cd "$(dirname "$0")/.."
 
-need="meson ninja-build pkg-config libhwloc-dev gcc g++ python3"
-if [ "${WEFT_NO_PEERS:-0}" != 1 ]; then
-    need="$need golang-go libboost-fiber-dev libboost-context-dev libtbb-dev gnuplot-nox"
-fi
-
-# Installed, not merely known to dpkg (removed packages keep a status). A
-# package installed for two architectures needs the native one named.
-installed() {
-    dpkg -s "$1" 2>/dev/null | grep -q '^Status: install ok installed' ||
-        dpkg -s "$1:$(dpkg --print-architecture)" 2>/dev/null |
-        grep -q '^Status: install ok installed'
-}
-
-missing=""
-for pkg in $need; do
-    if ! installed "$pkg"; then
-        missing="$missing $pkg"
-    fi
-done
-
-if [ -n "$missing" ]; then
-    echo "bench.sh: installing:$missing"
-    if [ "$(id -u)" = 0 ]; then
-        sudo=""
-    elif command -v sudo >/dev/null 2>&1; then
-        sudo="sudo"
-    else
-        echo "bench.sh: need root (or sudo) to install:$missing" >&2
-        exit 1
-    fi
-    $sudo apt-get update
-    # shellcheck disable=SC2086 # one word per package
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends $missing
-fi
+scripts/deps.sh build bench
 
 if [ -f build-release/meson-private/coredata.dat ]; then
     meson setup --reconfigure build-release --buildtype=release -Dtests=false -Dbench=true

@@ -9,8 +9,10 @@ for job in "$@"; do
     case "$job" in
     build) ;;
     test) pkgs+=(spin valgrind hwloc) ;;
-    bench) [ "${WEFT_NO_PEERS:-0}" = 1 ] ||
-        pkgs+=(g++ golang-go libboost-fiber-dev libboost-context-dev libtbb-dev gnuplot-nox) ;;
+    bench)
+        pkgs+=(g++)
+        [ "${WEFT_NO_PEERS:-0}" = 1 ] ||
+            pkgs+=(golang-go libboost-fiber-dev libboost-context-dev libtbb-dev gnuplot-nox) ;;
     *) echo "deps.sh: unknown job '$job' (build, test, bench)" >&2; exit 2 ;;
     esac
 done
@@ -24,7 +26,14 @@ for p in "${pkgs[@]}"; do
 done
 if [ ${#missing[@]} -gt 0 ]; then
     echo "deps.sh: installing ${missing[*]}"
-    if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
+    if [ "$(id -u)" -eq 0 ]; then
+        sudo=
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo=sudo
+    else
+        echo "deps.sh: need root (or sudo) to install ${missing[*]}" >&2
+        exit 1
+    fi
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
