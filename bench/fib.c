@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "fork_join.h"
 #include "harness.h"
 #include "weft.h"
 
@@ -45,18 +46,6 @@ static long fib(long n)
     return (long)(intptr_t)x + y;
 }
 
-/* F(n), F(0) = 0, F(1) = 1, computed plainly. */
-static long fib_plain(long n)
-{
-    long a = 0, b = 1;
-    for (long i = 0; i < n; i++) {
-        long t = a + b;
-        a = b;
-        b = t;
-    }
-    return a;
-}
-
 static int run(struct bench_run *r)
 {
     atomic_store_explicit(&fib_err, 0, memory_order_relaxed); /* no fiber runs yet */
@@ -67,27 +56,17 @@ static int run(struct bench_run *r)
     int err = atomic_load_explicit(&fib_err, memory_order_relaxed); /* all joined */
     if (err)
         return err;
-    if (got != fib_plain(r->n))
-        return bench_wrong("fib", "fib(%ld) = %ld, not %ld", r->n, got, fib_plain(r->n));
+    long want = bench_fib_plain(r->n);
+    if (got != want)
+        return bench_wrong("fib", "fib(%ld) = %ld, not %ld", r->n, got, want);
     return BENCH_OK;
-}
-
-static const char *check_n(long n)
-{
-    return n >= 2 && n <= 45 ? NULL : "2..45";
-}
-
-/* Calls with k >= 2 each spawn one fiber: F(n+1) - 1 of them. */
-static double ops(long n)
-{
-    return (double)(fib_plain(n + 1) - 1);
 }
 
 const struct bench bench_fib = {
     .name = "fib",
     .what = "fib(n), a fiber per call (spawn fib(n-1), join); ns per fiber (default n=30)",
     .default_n = 30,
-    .check_n = check_n,
-    .ops = ops,
+    .check_n = bench_fib_check_n,
+    .ops = bench_fib_ops,
     .run = run,
 };

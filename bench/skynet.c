@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "fork_join.h"
 #include "harness.h"
 #include "weft.h"
 
@@ -74,31 +75,18 @@ static int run(struct bench_run *r)
         err = atomic_load_explicit(&skynet_err, memory_order_relaxed); /* all joined */
     if (err)
         return err;
-    uint64_t n = (uint64_t)r->n, want = n * (n - 1) / 2;
+    uint64_t want = bench_skynet_sum((uint64_t)r->n);
     if ((uintptr_t)v != want)
         return bench_wrong("skynet", "sum %llu, not %llu", (unsigned long long)(uintptr_t)v,
                            (unsigned long long)want);
     return BENCH_OK;
 }
 
-static const char *check_n(long n)
-{
-    long p = 1;
-    while (p < n && p <= 100000000)
-        p *= 10;
-    return p == n ? NULL : "a power of 10, at most 10^9";
-}
-
-static double ops(long n)
-{
-    return (double)((10 * n - 1) / 9);
-}
-
 const struct bench bench_skynet = {
     .name = "skynet",
     .what = "skynet: fiber tree, 10 children per node, n leaves; ns per fiber (default 1M)",
     .default_n = 1000000,
-    .check_n = check_n,
-    .ops = ops,
+    .check_n = bench_skynet_check_n,
+    .ops = bench_skynet_ops,
     .run = run,
 };

@@ -220,6 +220,15 @@ def median(xs):
     return statistics.median(xs) if xs else None
 
 
+def ratio_of_medians(samples, peer):
+    """weft's median time over peer's in one cell's {impl: [samples]}, or None
+    if either has no samples."""
+    wt, pt = samples.get("weft", []), samples.get(peer, [])
+    if not wt or not pt:
+        return None
+    return median([x[0] for x in wt]) / median([x[0] for x in pt])
+
+
 def fmt_ms(ns):
     return f"{ns / 1e6:.1f}" if ns >= 1e7 else f"{ns / 1e6:.2f}"
 
@@ -253,8 +262,8 @@ def print_table(rows, peers):
             line.append(f"{fmt_ms(median(ns))} [{fmt_ms(min(ns))}-{fmt_ms(max(ns))}]")
             line.append(f"{median([x[1] for x in s]):.1f}")
             if impl != "weft":
-                if weft:
-                    ratio = median([x[0] for x in weft]) / median(ns)
+                ratio = ratio_of_medians(samples, impl)
+                if ratio is not None:
                     # Per-rep ratios: the runs of one rep ran back to back.
                     at = {x[2]: x[0] for x in weft}
                     pairs = [at[x[2]] / x[0] for x in s if x[2] in at] or [ratio]
@@ -300,25 +309,18 @@ def plot(path, rows, impls, peers):
                 for w, s in pts:
                     f.write(f"{w} {median(s)} {min(s)} {max(s)}\n")
             plots.append(f"'{dat}' using 1:2:3:4 with yerrorlines title '{impl}'")
+        ratios = [1.0]
         for p in peers:
-            pts = []
-            for r in brow:
-                wt, pt = r[3].get("weft", []), r[3].get(p, [])
-                if wt and pt:
-                    pts.append((r[1], median([x[0] for x in wt]) / median([x[0] for x in pt])))
+            pts = [(r[1], ratio_of_medians(r[3], p)) for r in brow]
+            pts = [(w, ratio) for w, ratio in pts if ratio is not None]
             if not pts:
                 continue
+            ratios += [ratio for _, ratio in pts]
             dat = os.path.join(tmp, f"{b}-ratio-{p}.dat")
             with open(dat, "w") as f:
                 for w, ratio in pts:
                     f.write(f"{w} {ratio}\n")
             rplots.append(f"'{dat}' using 1:2 title 'weft/{p}'")
-        ratios = [1.0]
-        for p in peers:
-            for r in brow:
-                wt, pt = r[3].get("weft", []), r[3].get(p, [])
-                if wt and pt:
-                    ratios.append(median([x[0] for x in wt]) / median([x[0] for x in pt]))
         yr = f"set yrange [{min(ratios) / 2}:{max(ratios) * 2}]"
         xr = f"set xrange [{min(ws) - 0.5}:{max(ws) + 0.5}]"
         xt = "set xtics (" + ", ".join(str(w) for w in ws) + ")"

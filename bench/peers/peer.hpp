@@ -13,6 +13,9 @@
  * (Boost.Fiber's work_stealing keeps its thread count in statics) asks for
  * one process per worker count: given a list, it runs itself once per
  * count and collects the children's lines.
+ *
+ * It also holds the answer checks of fib and skynet, whose sizes, op counts
+ * and answers come from bench/lib/fork_join.h, weft-bench's own.
  */
 #ifndef WEFT_BENCH_PEER_HPP
 #define WEFT_BENCH_PEER_HPP
@@ -31,6 +34,8 @@
 
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "../lib/fork_join.h"
 
 namespace peer
 {
@@ -69,6 +74,23 @@ struct Bench {
      * else what was wrong. */
     std::string (*run)(long n, int workers, Clock &c);
 };
+
+/* fib's answer check, as Bench::run returns it: "" if @got is F(@n). */
+inline std::string check_fib(long n, long got)
+{
+    if (got == bench_fib_plain(n))
+        return "";
+    return "fib(" + std::to_string(n) + ") = " + std::to_string(got);
+}
+
+/* skynet's answer check: "" if @got is the sum of @n leaves' ordinals. */
+inline std::string check_skynet(long n, uint64_t got)
+{
+    uint64_t want = bench_skynet_sum((uint64_t)n);
+    if (got == want)
+        return "";
+    return "sum " + std::to_string(got) + ", not " + std::to_string(want);
+}
 
 struct Result {
     std::string bench;

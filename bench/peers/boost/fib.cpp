@@ -19,17 +19,6 @@ long fib(long n)
     return x + y;
 }
 
-long fib_plain(long n)
-{
-    long a = 0, b = 1;
-    for (long i = 0; i < n; i++) {
-        long t = a + b;
-        a = b;
-        b = t;
-    }
-    return a;
-}
-
 std::string run(long n, int workers, peer::Clock &c)
 {
     boost_peer::run_scope scope(workers);
@@ -38,23 +27,13 @@ std::string run(long n, int workers, peer::Clock &c)
     c.start();
     long got = fib(n);
     c.stop();
-    if (got != fib_plain(n))
-        return "fib(" + std::to_string(n) + ") = " + std::to_string(got);
-    return "";
-}
-
-const char *check_n(long n)
-{
-    return n >= 2 && n <= 45 ? nullptr : "2..45";
-}
-
-double ops(long n)
-{
-    return (double)(fib_plain(n + 1) - 1);
+    return peer::check_fib(n, got);
 }
 
 const char what[] = "fib(n), a boost fiber per call (fiber + join); ns per fiber (default 30)";
 
 } // namespace
 
-const peer::Bench boost_peer::fib_bench = {"fib", what, 30, false, check_n, ops, run};
+const peer::Bench boost_peer::fib_bench = {
+    "fib", what, 30, false, bench_fib_check_n, bench_fib_ops, run,
+};

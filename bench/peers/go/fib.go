@@ -9,6 +9,7 @@ import (
 	"sync"
 )
 
+// Sizes, op count and answer as in bench/lib/fork_join.h (weft and C++ peers).
 var fibBench = bench{
 	name:     "fib",
 	what:     "fib(n), a goroutine per call (go fib(n-1), WaitGroup); ns per goroutine (default 30)",

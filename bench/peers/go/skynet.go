@@ -7,6 +7,7 @@ package main
 
 import "fmt"
 
+// Sizes, op count and answer as in bench/lib/fork_join.h (weft and C++ peers).
 var skynetBench = bench{
 	name:     "skynet",
 	what:     "skynet, goroutines + channels (the original); ns per goroutine (default 1M leaves)",

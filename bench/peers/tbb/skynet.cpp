@@ -36,26 +36,13 @@ std::string run(long n, int workers, peer::Clock &c)
         top.wait();
         c.stop();
     });
-    if (got != un * (un - 1) / 2)
-        return "sum " + std::to_string(got) + ", not " + std::to_string(un * (un - 1) / 2);
-    return "";
-}
-
-const char *check_n(long n)
-{
-    long p = 1;
-    while (p < n && p <= 100000000)
-        p *= 10;
-    return p == n ? nullptr : "a power of 10, at most 10^9";
-}
-
-double ops(long n)
-{
-    return (double)((10 * n - 1) / 9);
+    return peer::check_skynet(n, got);
 }
 
 const char what[] = "skynet with task_group (run 10, wait); ns per task (default 1M leaves)";
 
 } // namespace
 
-const peer::Bench tbb_peer::skynet_bench = {"skynet", what, 1000000, false, check_n, ops, run};
+const peer::Bench tbb_peer::skynet_bench = {
+    "skynet", what, 1000000, false, bench_skynet_check_n, bench_skynet_ops, run,
+};
