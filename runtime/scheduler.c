@@ -10,9 +10,10 @@
  *
  * Fairness. A LIFO deque can starve its oldest entries and a pair of fibers
  * waking each other through runnext can starve everything else, so every
- * 61st pick (Go's number) looks first at the yield FIFO and the global
- * queue, and every 64th of those steals the oldest entry of the worker's
- * own deque. Any runnable fiber is therefore picked within a bounded number
+ * 61st pick (Go's number) looks first at the global queue, and every 64th
+ * of those steals the oldest entry of the worker's own deque; half-way
+ * between, a pick looks first at the yield FIFO (its own tick, so that two
+ * yielders cannot starve the global queue). Any runnable fiber is therefore picked within a bounded number
  * of picks. The own-top steal is rare on purpose: starting the oldest
  * (biggest) subtree early breaks the depth-first order that keeps a
  * fork-join program's live stacks few (fib(30) on one worker held 23,000
@@ -131,11 +132,14 @@ static struct fiber *pick_local(struct worker *w)
     struct fiber *f;
     if (w->timers.n)
         fire_timers(w);
-    if (WT_UNLIKELY(++w->tick % FAIRNESS_TICK == 0)) {
-        if ((f = yieldq_pop(w)) || (f = wt_gq_pop(&w->rt->gq)))
+    uint32_t phase = ++w->tick % FAIRNESS_TICK;
+    if (WT_UNLIKELY(phase == 0)) {
+        if ((f = wt_gq_pop(&w->rt->gq)))
             return f;
         if (w->tick % OLDEST_TICK == 0 && (f = wt_deque_steal(&w->runq)))
             return f;
+    } else if (WT_UNLIKELY(phase == FAIRNESS_TICK / 2) && (f = yieldq_pop(w))) {
+        return f; /* on its own tick: yielders must not starve the global queue */
     }
     if ((f = w->runnext)) {
         w->runnext = NULL;
