@@ -126,6 +126,17 @@ static void fire_timers(struct worker *w)
         wt_sched_ready(w, f);
 }
 
+/* Take a fiber from the global queue; if more wait there, pass the word
+ * on to an idle worker (a burst of spawns from a plain thread issues one
+ * wake-up, see `waking`, so each taker wakes the next). */
+static struct fiber *take_global(struct worker *w)
+{
+    struct fiber *f = wt_gq_pop(&w->rt->gq);
+    if (f && !wt_gq_is_empty(&w->rt->gq))
+        wt_sched_wake(w->rt);
+    return f;
+}
+
 /* The next local fiber, in the order the essay above gives. Owner only. */
 static struct fiber *pick_local(struct worker *w)
 {
@@ -134,7 +145,7 @@ static struct fiber *pick_local(struct worker *w)
         fire_timers(w);
     uint32_t phase = ++w->tick % FAIRNESS_TICK;
     if (WT_UNLIKELY(phase == 0)) {
-        if ((f = wt_gq_pop(&w->rt->gq)))
+        if ((f = take_global(w)))
             return f;
         if (w->tick % OLDEST_TICK == 0 && (f = wt_deque_steal(&w->runq)))
             return f;
@@ -378,7 +389,7 @@ static struct fiber *steal_work(struct worker *w)
             if (f)
                 return f;
         }
-        struct fiber *f = wt_gq_pop(&rt->gq);
+        struct fiber *f = take_global(w);
         if (f)
             return f;
         for (int k = 0; k < 64; k++)
@@ -428,7 +439,7 @@ void wt_sched_loop(struct worker *w)
     while (!stopping(rt)) {
         struct fiber *f = pick_runnable(w);
         if (!f) {
-            f = wt_gq_pop(&rt->gq);
+            f = take_global(w);
             if (!f)
                 f = steal_work(w);
             if (f && w->spinning)
