@@ -10,8 +10,8 @@
 /* Print "weft: file:line: msg" with the worker and fiber ids, then trap. */
 _Noreturn void wt_fatal(const char *file, int line, const char *msg);
 
-#define WT_ASSERT(cond)                                                                            \
-    (__builtin_expect(!!(cond), 1) ? (void)0                                                       \
+#define WT_ASSERT(cond)                      \
+    (__builtin_expect(!!(cond), 1) ? (void)0 \
                                    : wt_fatal(__FILE__, __LINE__, "assertion failed: " #cond))
 
 #if WT_DEBUG_CHECKS

@@ -178,8 +178,8 @@ int weft_join(weft_fiber h, void **result)
     struct fiber *f = wt_fiber_lookup(wt_rt.ft, h.id);
     if (!f)
         return -EBADF;
-    if (f == w->current && wt_fiber_handle(f, atomic_load_explicit(&f->sync, memory_order_relaxed))
-                                   .id == h.id)
+    if (f == w->current &&
+        wt_fiber_handle(f, atomic_load_explicit(&f->sync, memory_order_relaxed)).id == h.id)
         return -EDEADLK;
     uint64_t s;
     int r = claim(f, h.id, 0, &s);

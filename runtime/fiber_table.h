@@ -56,7 +56,6 @@ void wt_fiber_cache_drain(struct fiber_table *ft, struct fiber_cache *c);
 struct fiber *wt_fiber_lookup(struct fiber_table *ft, uint64_t id);
 
 /* Call @fn on every fiber struct ever allocated (workers stopped). */
-void wt_fiber_table_each(struct fiber_table *ft, void (*fn)(struct fiber *f, void *arg),
-                         void *arg);
+void wt_fiber_table_each(struct fiber_table *ft, void (*fn)(struct fiber *f, void *arg), void *arg);
 
 #endif /* WT_FIBER_TABLE_H */

@@ -98,7 +98,8 @@ static int start(struct runtime *rt, const weft_config *cfg)
     atomic_init(&rt->waking, false);
     rt->nworkers = rt->cfg.workers;
     size_t bytes = (size_t)rt->nworkers * sizeof(struct worker);
-    rt->workers = aligned_alloc(WT_CACHE_LINE, (bytes + WT_CACHE_LINE - 1) & ~(size_t)(WT_CACHE_LINE - 1));
+    rt->workers =
+        aligned_alloc(WT_CACHE_LINE, (bytes + WT_CACHE_LINE - 1) & ~(size_t)(WT_CACHE_LINE - 1));
     if (!rt->workers)
         goto out_teardown;
     memset(rt->workers, 0, bytes);
@@ -112,8 +113,8 @@ static int start(struct runtime *rt, const weft_config *cfg)
             goto out_deques;
     }
     if (rt->cfg.print_bind) {
-        fprintf(stderr, "weft: %d workers, pinning %s, stacks %zu bytes, guard %s\n",
-                rt->nworkers, rt->cfg.pin ? "on" : "off", rt->cfg.stack_size,
+        fprintf(stderr, "weft: %d workers, pinning %s, stacks %zu bytes, guard %s\n", rt->nworkers,
+                rt->cfg.pin ? "on" : "off", rt->cfg.stack_size,
                 wt_stack_mode_name(rt->stacks.mode));
         for (int i = 0; i < rt->nworkers && rt->cfg.pin; i++) {
             char line[128];

@@ -13,14 +13,12 @@
  * 61st pick (Go's number) looks first at the global queue, and every 64th
  * of those steals the oldest entry of the worker's own deque; half-way
  * between, a pick looks first at the yield FIFO (its own tick, so that two
- * yielders cannot starve the global queue). Any runnable fiber is therefore picked within a bounded number
- * of picks. The own-top steal is rare on purpose: starting the oldest
- * (biggest) subtree early breaks the depth-first order that keeps a
- * fork-join program's live stacks few (fib(30) on one worker held 23,000
- * stacks with it at every 61st pick, a few dozen without).
- * Yielders go behind everything local, unless some worker is idle: then
- * the yielder goes through the global queue, where the idle one can take
- * it (it is woken), as Go's Gosched always does.
+ * yielders cannot starve the global queue). Any runnable fiber is therefore picked within a bounded
+ * number of picks. The own-top steal is rare on purpose: starting the oldest (biggest) subtree
+ * early breaks the depth-first order that keeps a fork-join program's live stacks few (fib(30) on
+ * one worker held 23,000 stacks with it at every 61st pick, a few dozen without). Yielders go
+ * behind everything local, unless some worker is idle: then the yielder goes through the global
+ * queue, where the idle one can take it (it is woken), as Go's Gosched always does.
  *
  * Switching. A fiber that parks, yields or exits switches straight to the
  * next local fiber when there is one, or to its worker's scheduler context
@@ -228,8 +226,7 @@ void wt_sched_landed(struct worker *w)
 
 /* Switch from @cur (NULL: the scheduler context) to @next (NULL: the
  * scheduler context). Returns the worker the caller resumes on. */
-static struct worker *switch_to(struct worker *w, struct fiber *cur, struct fiber *next,
-                                bool dying)
+static struct worker *switch_to(struct worker *w, struct fiber *cur, struct fiber *next, bool dying)
 {
     struct wt_context *from = cur ? &cur->ctx : &w->sched_ctx;
     struct wt_san *from_san = cur ? &cur->san : &w->sched_san;

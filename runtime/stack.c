@@ -38,9 +38,9 @@
 #endif
 
 enum {
-    GUARD_PAGES = 4, /* 16 KiB: a frame bigger than that could jump the guard */
+    GUARD_PAGES = 4,    /* 16 KiB: a frame bigger than that could jump the guard */
     REGION_SLOTS = 256, /* at most, and at most REGION_BYTES per region */
-    POOL_MAX = 1024, /* warm stacks a busy worker keeps */
+    POOL_MAX = 1024,    /* warm stacks a busy worker keeps */
     POOL_BATCH = 256,
     POOL_IDLE_KEEP = 16, /* warm stacks an idle worker keeps */
     CANARY_WORDS = 8,
@@ -126,9 +126,8 @@ int wt_stack_global_init(struct stack_global *g, size_t default_size, enum weft_
     memset(g, 0, sizeof *g);
     g->default_size = default_size;
     g->mprotect_budget = read_mprotect_budget();
-    bool madvise_ok = want == WEFT_GUARD_DEFAULT || want == WEFT_GUARD_MADVISE
-                          ? guard_install_works()
-                          : false;
+    bool madvise_ok =
+        want == WEFT_GUARD_DEFAULT || want == WEFT_GUARD_MADVISE ? guard_install_works() : false;
     errno = saved;
     switch (want) {
     case WEFT_GUARD_DEFAULT:
@@ -268,7 +267,10 @@ static bool refill(struct stack_global *g, struct stack_pool *p)
         size_t slot = g->default_size + GUARD_PAGES * wt_os_page_size();
         size_t n = REGION_BYTES / slot;
         struct region *r = map_region(g, g->default_size,
-                                      n < 1 ? 1 : n > REGION_SLOTS ? REGION_SLOTS : (uint32_t)n, true);
+                                      n < 1              ? 1
+                                      : n > REGION_SLOTS ? REGION_SLOTS
+                                                         : (uint32_t)n,
+                                      true);
         if (r) {
             r->stacks[r->nslots - 1].next = g->free;
             g->free = &r->stacks[0];

@@ -25,15 +25,15 @@ struct runtime;
  * leaving context is fully saved (see scheduler.c, "after the switch"). */
 enum after_kind {
     AFTER_NONE,
-    AFTER_PARK, /* run park_fn(fiber, park_arg); if false, ready the fiber again */
-    AFTER_EXIT, /* a fiber died: release dead_stack (and f, if detached) */
+    AFTER_PARK,   /* run park_fn(fiber, park_arg); if false, ready the fiber again */
+    AFTER_EXIT,   /* a fiber died: release dead_stack (and f, if detached) */
     AFTER_PUSH,   /* make the fiber runnable (work-first spawn's parent) */
     AFTER_INJECT, /* put the fiber on the global queue (a yield with idle workers) */
 };
 
 struct after {
     enum after_kind kind;
-    struct fiber *f; /* AFTER_EXIT: NULL unless detached (ours to release) */
+    struct fiber *f;          /* AFTER_EXIT: NULL unless detached (ours to release) */
     struct stack *dead_stack; /* AFTER_EXIT: the dead fiber's stack */
     struct wt_san dead_san;   /* AFTER_EXIT: its sanitizer state */
     bool (*park_fn)(struct fiber *f, void *arg);
@@ -47,8 +47,8 @@ struct worker {
     struct wt_san sched_san;
     struct wt_context dead_ctx; /* where a dying fiber's registers go */
     struct wt_san dead_san;
-    struct after after;    /* pending action for the next context to land */
-    struct fiber *runnext; /* a just-woken fiber runs next; not stealable */
+    struct after after;                    /* pending action for the next context to land */
+    struct fiber *runnext;                 /* a just-woken fiber runs next; not stealable */
     struct fiber *yield_head, *yield_tail; /* FIFO of yielders, not stealable */
     uint64_t rng;                          /* victim choice in steal_work() */
     uint32_t tick;                         /* picks so far, for the fairness rule */

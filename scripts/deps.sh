@@ -8,7 +8,7 @@ pkgs=(meson ninja-build pkg-config libhwloc-dev gcc python3)
 for job in "$@"; do
     case "$job" in
     build) ;;
-    test) pkgs+=(spin valgrind hwloc) ;;
+    test) pkgs+=(spin valgrind hwloc clang-format) ;;
     bench)
         pkgs+=(g++)
         [ "${WEFT_NO_PEERS:-0}" = 1 ] ||

@@ -111,7 +111,7 @@ if [ -n "$dir" ]; then
     if run ninja -C "$dir"; then
         # --- 3. the meson suite under qemu ---------------------------------
         step "meson test under qemu (WEFT_STRESS_SCALE=$WEFT_STRESS_SCALE)"
-        run meson test -C "$dir" --num-processes 2 --print-errorlogs --no-suite model \
+        run meson test -C "$dir" --num-processes 2 --print-errorlogs --no-suite model --no-suite lint \
             --timeout-multiplier "$mult" || fail "meson test -C $dir"
     else
         fail "ninja -C $dir"

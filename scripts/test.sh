@@ -61,10 +61,10 @@ for part in "${parts[@]}"; do
         suite build -Dwerror=true -- ;;
     asan)
         suite build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbench=false \
-            -- --setup sanitized --no-suite model ;;
+            -- --setup sanitized --no-suite model --no-suite lint ;;
     tsan)
         suite build-tsan -Db_sanitize=thread -Db_lundef=false -Dbench=false \
-            -- --setup sanitized --no-suite model ;;
+            -- --setup sanitized --no-suite model --no-suite lint ;;
     valgrind)
         # valgrind runs one thread at a time, so tests that busy-wait for
         # another worker (fiber, foreign, runtime's abandonment cases) and

@@ -10,7 +10,7 @@
 void wt_context_trampoline(void);
 
 enum {
-    FRAME_FPU = 0,  /* MXCSR at +0, x87 CW at +4 */
+    FRAME_FPU = 0, /* MXCSR at +0, x87 CW at +4 */
     FRAME_R12 = 8, /* trampoline calls *r12 */
     FRAME_RBP = 48,
     FRAME_RET = 56,

@@ -29,10 +29,10 @@ struct tap_case {
 
 #define TAP_MAX_CASES 256
 /* Skip the running case with a reason (leaves it at once). */
-#define SKIP(reason)                                                                               \
-    do {                                                                                           \
-        tap_case_skip = (reason);                                                                  \
-        longjmp(tap_bail, 1);                                                                      \
+#define SKIP(reason)              \
+    do {                          \
+        tap_case_skip = (reason); \
+        longjmp(tap_bail, 1);     \
     } while (0)
 static struct tap_case tap_cases[TAP_MAX_CASES];
 static int tap_ncases;
@@ -53,12 +53,12 @@ static void tap_register(const char *name, void (*fn)(void))
     tap_ncases++;
 }
 
-#define TEST(name)                                                                                 \
-    static void test_##name(void);                                                                 \
-    __attribute__((constructor)) static void tap_reg_##name(void)                                  \
-    {                                                                                              \
-        tap_register(#name, test_##name);                                                          \
-    }                                                                                              \
+#define TEST(name)                                                \
+    static void test_##name(void);                                \
+    __attribute__((constructor)) static void tap_reg_##name(void) \
+    {                                                             \
+        tap_register(#name, test_##name);                         \
+    }                                                             \
     static void test_##name(void)
 
 static void tap_fail(const char *file, int line, const char *what)
@@ -77,26 +77,26 @@ static void tap_fail_i(const char *file, int line, const char *a, const char *b,
 }
 
 #define EXPECT(cond) ((cond) ? (void)0 : tap_fail(__FILE__, __LINE__, "expected " #cond))
-#define EXPECT_EQ(a, b)                                                                            \
-    do {                                                                                           \
-        long long tap_a_ = (long long)(a), tap_b_ = (long long)(b);                                \
-        if (tap_a_ != tap_b_)                                                                      \
-            tap_fail_i(__FILE__, __LINE__, #a, #b, tap_a_, tap_b_);                                \
+#define EXPECT_EQ(a, b)                                             \
+    do {                                                            \
+        long long tap_a_ = (long long)(a), tap_b_ = (long long)(b); \
+        if (tap_a_ != tap_b_)                                       \
+            tap_fail_i(__FILE__, __LINE__, #a, #b, tap_a_, tap_b_); \
     } while (0)
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            tap_fail(__FILE__, __LINE__, "check failed: " #cond);                                  \
-            longjmp(tap_bail, 1);                                                                  \
-        }                                                                                          \
+#define CHECK(cond)                                               \
+    do {                                                          \
+        if (!(cond)) {                                            \
+            tap_fail(__FILE__, __LINE__, "check failed: " #cond); \
+            longjmp(tap_bail, 1);                                 \
+        }                                                         \
     } while (0)
-#define CHECK_EQ(a, b)                                                                             \
-    do {                                                                                           \
-        long long tap_a_ = (long long)(a), tap_b_ = (long long)(b);                                \
-        if (tap_a_ != tap_b_) {                                                                    \
-            tap_fail_i(__FILE__, __LINE__, #a, #b, tap_a_, tap_b_);                                \
-            longjmp(tap_bail, 1);                                                                  \
-        }                                                                                          \
+#define CHECK_EQ(a, b)                                              \
+    do {                                                            \
+        long long tap_a_ = (long long)(a), tap_b_ = (long long)(b); \
+        if (tap_a_ != tap_b_) {                                     \
+            tap_fail_i(__FILE__, __LINE__, #a, #b, tap_a_, tap_b_); \
+            longjmp(tap_bail, 1);                                   \
+        }                                                           \
     } while (0)
 #define CHECK_OK(expr) CHECK_EQ((expr), 0)
 
@@ -149,10 +149,10 @@ static int tap_run(void)
     return failed ? 1 : 0;
 }
 
-#define TAP_MAIN()                                                                                 \
-    int main(void)                                                                                 \
-    {                                                                                              \
-        return tap_run();                                                                          \
+#define TAP_MAIN()        \
+    int main(void)        \
+    {                     \
+        return tap_run(); \
     }
 
 #endif /* WT_TAP_H */
