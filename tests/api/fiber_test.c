@@ -6,21 +6,11 @@
 #include "weft.h"
 
 #include "tap.h"
+#include "testutil.h"
 
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdint.h>
-
-static void settle(void)
-{
-    if (weft_workers() > 0)
-        (void)weft_shutdown();
-}
-
-static void *add_one(void *arg)
-{
-    return (void *)((uintptr_t)arg + 1);
-}
 
 static void *return_null(void *arg)
 {
@@ -319,37 +309,8 @@ TEST(names_fit_or_are_refused)
     CHECK_OK(weft_shutdown());
 }
 
-/* Frames of 4 KiB, each written and read back every 256 bytes: a checksum
- * the compiler cannot fold, and stack use that an undersized stack would
- * not survive. */
-#define FRAME_BYTES 4096
-#define FRAME_STEP  256
-
-__attribute__((noinline)) static uint64_t use_stack(unsigned depth)
-{
-    volatile unsigned char buf[FRAME_BYTES];
-    for (size_t i = 0; i < sizeof buf; i += FRAME_STEP)
-        buf[i] = (unsigned char)(depth + i);
-    uint64_t sum = depth ? use_stack(depth - 1) : 0;
-    for (size_t i = 0; i < sizeof buf; i += FRAME_STEP)
-        sum += buf[i];
-    return sum;
-}
-
-static uint64_t use_stack_expected(unsigned depth)
-{
-    uint64_t sum = 0;
-    for (unsigned d = 0; d <= depth; d++)
-        for (size_t i = 0; i < FRAME_BYTES; i += FRAME_STEP)
-            sum += (unsigned char)(d + i);
-    return sum;
-}
-
-static void *deep_fiber(void *arg)
-{
-    return (void *)(uintptr_t)use_stack((unsigned)(uintptr_t)arg);
-}
-
+/* Runs deep_fiber (testutil.h: depth + 1 frames of FRAME_BYTES, each
+ * written and read back) on a stack of @stack_size bytes. */
 static void check_stack(size_t stack_size, unsigned depth)
 {
     weft_fiber f;
@@ -522,19 +483,9 @@ TEST(nested_spawn_with_attrs)
 }
 
 struct crowd_flags {
-    atomic_int started; /* spinners that have started */
-    atomic_int stop;    /* tells the spinners to end */
-    atomic_int marks;   /* late fibers that have run */
+    struct spin_gate spin; /* the spinners: started, and told to end */
+    atomic_int marks;      /* late fibers that have run */
 };
-
-static void *spin_until_stop(void *arg)
-{
-    struct crowd_flags *c = arg;
-    atomic_fetch_add(&c->started, 1);
-    while (!atomic_load(&c->stop))
-        weft_yield();
-    return NULL;
-}
 
 static void *mark(void *arg)
 {
@@ -550,14 +501,14 @@ static void *mark(void *arg)
 static int late_fibers_run(int workers, int late, bool wait_for_spinners)
 {
     static struct crowd_flags c;
-    atomic_store(&c.started, 0);
-    atomic_store(&c.stop, 0);
+    atomic_store(&c.spin.started, 0);
+    atomic_store(&c.spin.stop, 0);
     atomic_store(&c.marks, 0);
     CHECK_OK(weft_init(&(weft_config){.workers = workers}));
     weft_fiber sp[2], lf[8];
     for (int i = 0; i < 2; i++)
-        CHECK_OK(weft_spawn(&sp[i], spin_until_stop, &c, NULL));
-    while (wait_for_spinners && atomic_load(&c.started) < 2)
+        CHECK_OK(weft_spawn(&sp[i], spin_until_stopped, &c.spin, NULL));
+    while (wait_for_spinners && atomic_load(&c.spin.started) < 2)
         weft_yield();
     for (int i = 0; i < late; i++)
         CHECK_OK(weft_spawn(&lf[i], mark, &c, NULL));
@@ -565,7 +516,7 @@ static int late_fibers_run(int workers, int late, bool wait_for_spinners)
     while (atomic_load(&c.marks) < late && weft_now() < give_up)
         weft_yield();
     int ran = atomic_load(&c.marks);
-    atomic_store(&c.stop, 1);
+    atomic_store(&c.spin.stop, 1);
     for (int i = 0; i < 2; i++)
         CHECK_OK(weft_join(sp[i], NULL));
     for (int i = 0; i < late; i++)

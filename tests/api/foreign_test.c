@@ -7,25 +7,12 @@
 #include "weft.h"
 
 #include "tap.h"
+#include "testutil.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
-
-static void settle(void)
-{
-    if (weft_workers() > 0)
-        (void)weft_shutdown();
-}
-
-static uint64_t splitmix(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
 
 static void *triple_plus_one(void *arg)
 {
@@ -160,11 +147,6 @@ TEST(cross_spawner_joins)
         EXPECT_EQ((uintptr_t)r, round + 2);
     }
     CHECK_OK(weft_shutdown());
-}
-
-static void *identity(void *arg)
-{
-    return arg;
 }
 
 /* 10000 spawns from the main thread, each joined before the next, so that

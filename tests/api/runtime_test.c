@@ -7,6 +7,7 @@
 #include "weft.h"
 
 #include "tap.h"
+#include "testutil.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -23,18 +24,12 @@ static void clear_env(void)
         unsetenv(env_names[i]);
 }
 
-/* Start each case from a stopped runtime and a clean environment, so that a
- * case that bailed out early does not fail the ones after it. */
-static void settle(void)
+/* Start each case from a stopped runtime (settle) and a clean environment,
+ * so that a case that bailed out early does not fail the ones after it. */
+static void settle_env(void)
 {
-    if (weft_workers() > 0)
-        (void)weft_shutdown();
+    settle();
     clear_env();
-}
-
-static void *add_one(void *arg)
-{
-    return (void *)((uintptr_t)arg + 1);
 }
 
 /* The running runtime runs a fiber and hands its result to a join. */
@@ -47,37 +42,16 @@ static void check_runs_fiber(void)
     CHECK_EQ((uintptr_t)res, 42);
 }
 
-/* Frames of 4 KiB, each page written and read back: a checksum the compiler
- * cannot fold, and stack use that an undersized stack would not survive. */
-#define FRAME_BYTES 4096
-#define FRAME_STEP  256
-
-__attribute__((noinline)) static uint64_t use_stack(unsigned depth)
+/* A fresh two-worker runtime (under whatever environment is set) starts,
+ * runs a fiber and stops cleanly. */
+static void check_runtime_works(void)
 {
-    volatile unsigned char buf[FRAME_BYTES];
-    for (size_t i = 0; i < sizeof buf; i += FRAME_STEP)
-        buf[i] = (unsigned char)(depth + i);
-    uint64_t sum = depth ? use_stack(depth - 1) : 0;
-    for (size_t i = 0; i < sizeof buf; i += FRAME_STEP)
-        sum += buf[i];
-    return sum;
+    CHECK_OK(weft_init(&(weft_config){.workers = 2}));
+    check_runs_fiber();
+    CHECK_OK(weft_shutdown());
 }
 
-static uint64_t use_stack_expected(unsigned depth)
-{
-    uint64_t sum = 0;
-    for (unsigned d = 0; d <= depth; d++)
-        for (size_t i = 0; i < FRAME_BYTES; i += FRAME_STEP)
-            sum += (unsigned char)(d + i);
-    return sum;
-}
-
-static void *deep_fiber(void *arg)
-{
-    return (void *)(uintptr_t)use_stack((unsigned)(uintptr_t)arg);
-}
-
-/* ~6.8 MiB of frames: fits an 8 MiB stack, overflows the 64 KiB default. */
+/* ~6.8 MiB of deep_fiber frames: fits an 8 MiB stack, overflows the 64 KiB default. */
 #define DEEP_DEPTH 1700u
 
 /* A fiber spawned with default attributes can use about 7 MiB of stack. */
@@ -93,7 +67,7 @@ static void check_default_stack_is_big(void)
 /* weft_init(NULL) starts a runtime with at least one worker that runs fibers. */
 TEST(init_with_defaults_runs_fibers)
 {
-    settle();
+    settle_env();
     CHECK_OK(weft_init(NULL));
     int n = weft_workers();
     EXPECT(n >= 1 && n <= WEFT_WORKERS_MAX);
@@ -104,7 +78,7 @@ TEST(init_with_defaults_runs_fibers)
 /* A zeroed config is the same as NULL: all defaults. */
 TEST(init_with_zeroed_config_runs_fibers)
 {
-    settle();
+    settle_env();
     CHECK_OK(weft_init(&(weft_config){0}));
     EXPECT(weft_workers() >= 1);
     check_runs_fiber();
@@ -130,7 +104,7 @@ TEST(init_accepts_each_config_field)
         {.guard = WEFT_GUARD_CANARY},
         {.workers = 2, .pin = WEFT_PIN_ON, .stack_size = 128 * 1024, .guard = WEFT_GUARD_MPROTECT},
     };
-    settle();
+    settle_env();
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         printf("# config %zu: workers %d pin %d stack %zu guard %d\n", i, good[i].workers,
                (int)good[i].pin, good[i].stack_size, (int)good[i].guard);
@@ -146,7 +120,7 @@ TEST(init_accepts_each_config_field)
  * run on it (address space is reserved, not memory). */
 TEST(init_with_stack_max_default)
 {
-    settle();
+    settle_env();
     CHECK_OK(weft_init(&(weft_config){.workers = 2, .stack_size = WEFT_STACK_MAX}));
     check_runs_fiber();
     check_default_stack_is_big();
@@ -157,7 +131,7 @@ TEST(init_with_stack_max_default)
  * -ENOTSUP leaving the runtime stopped. */
 TEST(init_guard_madvise_works_or_is_not_supported)
 {
-    settle();
+    settle_env();
     int rc = weft_init(&(weft_config){.guard = WEFT_GUARD_MADVISE});
     printf("# WEFT_GUARD_MADVISE: %d (%s)\n", rc, weft_strerror(rc));
     CHECK(rc == 0 || rc == -ENOTSUP);
@@ -172,7 +146,7 @@ TEST(init_guard_madvise_works_or_is_not_supported)
 /* config.stack_size sets the default stack of fibers spawned without one. */
 TEST(init_stack_size_field_is_the_default_stack)
 {
-    settle();
+    settle_env();
     CHECK_OK(weft_init(&(weft_config){.workers = 2, .stack_size = 8u << 20}));
     check_default_stack_is_big();
     CHECK_OK(weft_shutdown());
@@ -197,7 +171,7 @@ TEST(init_refuses_bad_config)
         {.pin = (enum weft_pin) - 1},
         {.workers = 2, .stack_size = WEFT_STACK_MAX + 1},
     };
-    settle();
+    settle_env();
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int rc = weft_init(&bad[i]);
         if (rc != -EINVAL)
@@ -208,16 +182,14 @@ TEST(init_refuses_bad_config)
             (void)weft_shutdown();
         EXPECT_EQ(weft_workers(), -ECANCELED);
     }
-    CHECK_OK(weft_init(&(weft_config){.workers = 2}));
-    check_runs_fiber();
-    CHECK_OK(weft_shutdown());
+    check_runtime_works();
 }
 
 /* WEFT_WORKERS sets the worker count when config.workers is 0; a non-zero
  * field wins over it, even over a malformed one. */
 TEST(env_workers_good_values)
 {
-    settle();
+    settle_env();
     setenv("WEFT_WORKERS", "3", 1);
     CHECK_OK(weft_init(NULL));
     EXPECT_EQ(weft_workers(), 3);
@@ -250,7 +222,7 @@ TEST(env_ignored_when_field_is_set)
         {"WEFT_STACK_SIZE", "1", {.workers = 2, .stack_size = WEFT_STACK_DEFAULT}},
         {"WEFT_STACK_GUARD", "bogus", {.workers = 2, .guard = WEFT_GUARD_CANARY}},
     };
-    settle();
+    settle_env();
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         clear_env();
         setenv(cases[i].name, cases[i].value, 1);
@@ -293,7 +265,7 @@ TEST(env_bad_values_are_refused)
         {"WEFT_STACK_GUARD", "mprotectx"},
         {"WEFT_STACK_GUARD", "7"},
     };
-    settle();
+    settle_env();
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         clear_env();
         setenv(bad[i].name, bad[i].value, 1);
@@ -314,12 +286,10 @@ TEST(env_bad_values_are_refused)
 TEST(env_pin_good_values)
 {
     static const char *const values[] = {"0", "1"};
-    settle();
+    settle_env();
     for (size_t i = 0; i < 2; i++) {
         setenv("WEFT_PIN", values[i], 1);
-        CHECK_OK(weft_init(&(weft_config){.workers = 2}));
-        check_runs_fiber();
-        CHECK_OK(weft_shutdown());
+        check_runtime_works();
     }
     clear_env();
 }
@@ -328,11 +298,9 @@ TEST(env_pin_good_values)
  * fiber use ~7 MiB of stack. */
 TEST(env_stack_size_good_values)
 {
-    settle();
+    settle_env();
     setenv("WEFT_STACK_SIZE", "16384", 1);
-    CHECK_OK(weft_init(&(weft_config){.workers = 2}));
-    check_runs_fiber();
-    CHECK_OK(weft_shutdown());
+    check_runtime_works();
 
     setenv("WEFT_STACK_SIZE", "8388608", 1);
     CHECK_OK(weft_init(&(weft_config){.workers = 2}));
@@ -346,7 +314,7 @@ TEST(env_stack_size_good_values)
 TEST(env_stack_guard_good_values)
 {
     static const char *const values[] = {"mprotect", "canary", "madvise"};
-    settle();
+    settle_env();
     for (size_t i = 0; i < 3; i++) {
         setenv("WEFT_STACK_GUARD", values[i], 1);
         int rc = weft_init(&(weft_config){.workers = 2});
@@ -364,7 +332,7 @@ TEST(env_stack_guard_good_values)
  * (and its worker count) untouched. */
 TEST(double_init_is_busy)
 {
-    settle();
+    settle_env();
     CHECK_OK(weft_init(&(weft_config){.workers = 2}));
     EXPECT_EQ(weft_init(&(weft_config){.workers = 3}), -EBUSY);
     EXPECT_EQ(weft_init(NULL), -EBUSY);
@@ -377,7 +345,7 @@ TEST(double_init_is_busy)
  * shutdown. */
 TEST(shutdown_when_not_running_is_canceled)
 {
-    settle();
+    settle_env();
     EXPECT_EQ(weft_shutdown(), -ECANCELED);
     CHECK_OK(weft_init(&(weft_config){.workers = 1}));
     CHECK_OK(weft_shutdown());
@@ -392,7 +360,7 @@ TEST(init_shutdown_cycles)
     static const enum weft_guard guards[] = {WEFT_GUARD_DEFAULT, WEFT_GUARD_MPROTECT,
                                              WEFT_GUARD_CANARY};
     uint64_t x = tap_seed() | 1;
-    settle();
+    settle_env();
     for (int i = 0; i < 50; i++) {
         x ^= x << 13, x ^= x >> 7, x ^= x << 17;
         weft_config cfg = {
@@ -418,7 +386,7 @@ TEST(init_shutdown_cycles)
  * before and after. */
 TEST(workers_reports_count)
 {
-    settle();
+    settle_env();
     EXPECT_EQ(weft_workers(), -ECANCELED);
     for (int n = 1; n <= 4; n++) {
         CHECK_OK(weft_init(&(weft_config){.workers = n}));
@@ -439,7 +407,7 @@ static void *workers_from_fiber(void *arg)
 TEST(main_returns_root_result)
 {
     void *res = NULL;
-    settle();
+    settle_env();
     CHECK_OK(weft_main(NULL, add_one, (void *)(uintptr_t)99, &res));
     EXPECT_EQ((uintptr_t)res, 100);
     EXPECT_EQ(weft_workers(), -ECANCELED);
@@ -471,7 +439,7 @@ static void *root_spawns_tree(void *arg)
 TEST(main_root_spawns_and_joins)
 {
     void *res = NULL;
-    settle();
+    settle_env();
     CHECK_OK(
         weft_main(&(weft_config){.workers = 2}, root_spawns_tree, (void *)(uintptr_t)64, &res));
     EXPECT_EQ((uintptr_t)res, 64 * 65 / 2);
@@ -491,7 +459,7 @@ static void *must_not_run(void *arg)
 TEST(main_refusals)
 {
     void *res = (void *)(uintptr_t)0x5a5a;
-    settle();
+    settle_env();
     EXPECT_EQ(weft_main(NULL, NULL, NULL, &res), -EINVAL);
     EXPECT_EQ(weft_main(&(weft_config){.workers = -1}, must_not_run, NULL, &res), -EINVAL);
     EXPECT_EQ(weft_main(&(weft_config){.stack_size = 1}, must_not_run, NULL, &res), -EINVAL);
@@ -504,27 +472,14 @@ TEST(main_refusals)
     EXPECT_EQ((uintptr_t)res, 0x5a5a);
 }
 
-struct spin_flag {
-    atomic_int started;
-    atomic_int stop; /* never set: the spinner must be abandoned */
-};
-
-/* Yields until told to stop: runnable forever, never blocks shutdown. */
-static void *spinner(void *arg)
-{
-    struct spin_flag *s = arg;
-    atomic_fetch_add(&s->started, 1);
-    while (!atomic_load(&s->stop))
-        weft_yield();
-    return NULL;
-}
-
-static struct spin_flag main_spin;
+/* The spinners here (spin_until_stopped) are never told to stop: runnable
+ * forever, they must be abandoned and never block a shutdown. */
+static struct spin_gate main_spin;
 
 static void *root_leaves_detached_spinner(void *arg)
 {
     (void)arg;
-    if (weft_spawn(NULL, spinner, &main_spin, &(weft_fiber_attr){.detached = true}) != 0)
+    if (weft_spawn(NULL, spin_until_stopped, &main_spin, &(weft_fiber_attr){.detached = true}) != 0)
         return NULL;
     while (!atomic_load(&main_spin.started))
         weft_yield();
@@ -536,14 +491,12 @@ static void *root_leaves_detached_spinner(void *arg)
 TEST(main_with_live_detached_fiber_is_busy)
 {
     void *res = NULL;
-    settle();
+    settle_env();
     EXPECT_EQ(weft_main(&(weft_config){.workers = 1}, root_leaves_detached_spinner, NULL, &res),
               -EBUSY);
     EXPECT_EQ((uintptr_t)res, 7);
     EXPECT_EQ(weft_workers(), -ECANCELED);
-    CHECK_OK(weft_init(&(weft_config){.workers = 2}));
-    check_runs_fiber();
-    CHECK_OK(weft_shutdown());
+    check_runtime_works();
 }
 
 static atomic_int unjoined_ran;
@@ -570,19 +523,19 @@ static void *root_leaves_unjoined(void *arg)
 TEST(main_with_ended_unjoined_fiber_is_busy)
 {
     void *res = NULL;
-    settle();
+    settle_env();
     EXPECT_EQ(weft_main(&(weft_config){.workers = 2}, root_leaves_unjoined, NULL, &res), -EBUSY);
     EXPECT_EQ((uintptr_t)res, 8);
     EXPECT_EQ(weft_workers(), -ECANCELED);
 }
 
-static struct spin_flag abandon_spin;
+static struct spin_gate abandon_spin;
 
 static void *join_spinner(void *arg)
 {
     (void)arg;
     weft_fiber f;
-    if (weft_spawn(&f, spinner, &abandon_spin, NULL) != 0)
+    if (weft_spawn(&f, spin_until_stopped, &abandon_spin, NULL) != 0)
         return NULL;
     (void)weft_join(f, NULL); /* parks for good: the child never stops */
     return NULL;
@@ -593,11 +546,12 @@ static void *join_spinner(void *arg)
  * works afterwards. */
 TEST(shutdown_abandons_live_fibers)
 {
-    settle();
+    settle_env();
     CHECK_OK(weft_init(&(weft_config){.workers = 2}));
     weft_fiber runnable, parked, ended;
-    CHECK_OK(weft_spawn(&runnable, spinner, &abandon_spin, NULL));
-    CHECK_OK(weft_spawn(NULL, spinner, &abandon_spin, &(weft_fiber_attr){.detached = true}));
+    CHECK_OK(weft_spawn(&runnable, spin_until_stopped, &abandon_spin, NULL));
+    CHECK_OK(
+        weft_spawn(NULL, spin_until_stopped, &abandon_spin, &(weft_fiber_attr){.detached = true}));
     CHECK_OK(weft_spawn(&parked, join_spinner, NULL, NULL));
     atomic_store(&unjoined_ran, 0);
     CHECK_OK(weft_spawn(&ended, mark_ran, NULL, NULL));
@@ -606,9 +560,7 @@ TEST(shutdown_abandons_live_fibers)
     EXPECT_EQ(weft_shutdown(), -EBUSY);
     EXPECT_EQ(weft_workers(), -ECANCELED);
     EXPECT_EQ(weft_shutdown(), -ECANCELED);
-    CHECK_OK(weft_init(&(weft_config){.workers = 2}));
-    check_runs_fiber();
-    CHECK_OK(weft_shutdown());
+    check_runtime_works();
 }
 
 static atomic_int sleeper_started;
@@ -625,7 +577,7 @@ static void *long_sleeper(void *arg)
  * well before its deadline. */
 TEST(shutdown_abandons_sleeping_fiber)
 {
-    settle();
+    settle_env();
     CHECK_OK(weft_init(&(weft_config){.workers = 2}));
     weft_fiber f;
     CHECK_OK(weft_spawn(&f, long_sleeper, NULL, NULL));
@@ -652,16 +604,16 @@ static void *join_from_thread(void *arg)
     return NULL;
 }
 
-static struct spin_flag join_spin;
+static struct spin_gate join_spin;
 
 /* A plain thread blocked in weft_join on a fiber that never ends gets
  * -ECANCELED when the runtime shuts down. */
 TEST(shutdown_cancels_plain_thread_join)
 {
-    settle();
+    settle_env();
     CHECK_OK(weft_init(&(weft_config){.workers = 1}));
     struct join_waiter w = {.rc = 1};
-    CHECK_OK(weft_spawn(&w.f, spinner, &join_spin, NULL));
+    CHECK_OK(weft_spawn(&w.f, spin_until_stopped, &join_spin, NULL));
     pthread_t t;
     CHECK_OK(pthread_create(&t, NULL, join_from_thread, &w));
     while (!atomic_load(&w.entered) || !atomic_load(&join_spin.started))
@@ -683,7 +635,7 @@ static void *shutdown_from_thread(void *arg)
  * started it. */
 TEST(shutdown_from_other_thread)
 {
-    settle();
+    settle_env();
     CHECK_OK(weft_init(&(weft_config){.workers = 2}));
     check_runs_fiber();
     pthread_t t;

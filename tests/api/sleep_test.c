@@ -6,6 +6,7 @@
 #include "weft.h"
 
 #include "tap.h"
+#include "testutil.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -14,25 +15,11 @@
 #define MS ((int64_t)1000000)
 #define S  ((int64_t)1000000000)
 
-static void settle(void)
-{
-    if (weft_workers() > 0)
-        (void)weft_shutdown();
-}
-
 static int64_t mono_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * S + ts.tv_nsec;
-}
-
-static uint64_t splitmix(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
 }
 
 /* weft_now never goes backwards and reads CLOCK_MONOTONIC: it lies between

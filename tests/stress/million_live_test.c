@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 
 #include "tap.h"
+#include "testutil.h"
 #include "weft.h"
 
 static uintptr_t chain_len;
@@ -35,9 +36,7 @@ static void *link_fiber(void *arg)
  * moment the last one runs; the sum proves each ran exactly once. */
 TEST(a_million_fibers_alive_at_once_in_a_join_chain)
 {
-    const char *s = getenv("WEFT_STRESS_SCALE");
-    double scale = s && *s ? strtod(s, NULL) : 1.0;
-    chain_len = (uintptr_t)(1000000 * (scale > 0 ? scale : 1.0));
+    chain_len = (uintptr_t)stress_scaled(1000000);
     if (chain_len < 2)
         chain_len = 2;
     CHECK_OK(weft_init(&(weft_config){.workers = 2}));

@@ -8,23 +8,16 @@
 #include "weft.h"
 
 #include "tap.h"
+#include "testutil.h"
 
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <sys/resource.h>
 
-static double stress_scale(void)
-{
-    const char *s = getenv("WEFT_STRESS_SCALE");
-    double v = s && *s ? strtod(s, NULL) : 1.0;
-    return v > 0 ? v : 1.0;
-}
-
 static uintptr_t count(void)
 {
-    uintptr_t n = (uintptr_t)(1000000 * stress_scale());
-    return n ? n : 1;
+    return (uintptr_t)stress_scaled(1000000);
 }
 
 static void report(const char *what, uintptr_t n, int64_t t0)
@@ -35,9 +28,18 @@ static void report(const char *what, uintptr_t n, int64_t t0)
            (double)(weft_now() - t0) / 1e9, ru.ru_maxrss / 1024);
 }
 
-static void *identity(void *arg)
+/* Starts a runtime and runs @fn(@arg) as its root fiber to the end, then
+ * reports the time that took for @n fibers; returns the root's result. */
+static void *run_root(const char *what, uintptr_t n, weft_fn fn, void *arg)
 {
-    return arg;
+    CHECK_OK(weft_init(NULL));
+    int64_t t0 = weft_now();
+    weft_fiber root;
+    void *r = (void *)1;
+    CHECK_OK(weft_spawn(&root, fn, arg, NULL));
+    CHECK_OK(weft_join(root, &r));
+    report(what, n, t0);
+    return r;
 }
 
 /* Joins every fiber in @f, checking each returns its index. */
@@ -98,12 +100,7 @@ TEST(million_joinable_from_fiber)
     struct fan fan = {.n = count(), .rc = 1};
     fan.f = malloc(fan.n * sizeof *fan.f);
     CHECK(fan.f != NULL);
-    CHECK_OK(weft_init(NULL));
-    int64_t t0 = weft_now();
-    weft_fiber root;
-    CHECK_OK(weft_spawn(&root, spawn_all_then_join, &fan, NULL));
-    CHECK_OK(weft_join(root, NULL));
-    report("joinable, spawned by a fiber", fan.n, t0);
+    (void)run_root("joinable, spawned by a fiber", fan.n, spawn_all_then_join, &fan);
     EXPECT_EQ(fan.rc, 0);
     EXPECT_EQ(fan.wrong, 0);
     EXPECT_EQ(fan.sum, fan.n * (fan.n - 1) / 2);
@@ -111,21 +108,12 @@ TEST(million_joinable_from_fiber)
     CHECK_OK(weft_shutdown());
 }
 
+/* @n spinners (spin_until_stopped): each counts itself in, then stays
+ * alive (yielding) until released. */
 struct crowd {
     uintptr_t n;
-    atomic_uintptr_t started;
-    atomic_int release;
+    struct spin_gate gate;
 };
-
-/* Counts itself in, then stays alive (yielding) until released. */
-static void *wait_for_crowd(void *arg)
-{
-    struct crowd *c = arg;
-    atomic_fetch_add(&c->started, 1);
-    while (!atomic_load(&c->release))
-        weft_yield();
-    return NULL;
-}
 
 static void *spawn_crowd(void *arg)
 {
@@ -135,11 +123,11 @@ static void *spawn_crowd(void *arg)
     if (!f)
         return (void *)c->n;
     for (uintptr_t i = 0; i < c->n; i++)
-        failed += weft_spawn(&f[i], wait_for_crowd, c, NULL) != 0;
+        failed += weft_spawn(&f[i], spin_until_stopped, &c->gate, NULL) != 0;
     if (failed == 0) {
-        while (atomic_load(&c->started) < c->n)
+        while (atomic_load(&c->gate.started) < c->n)
             weft_yield();
-        atomic_store(&c->release, 1);
+        atomic_store(&c->gate.stop, 1);
         for (uintptr_t i = 0; i < c->n; i++)
             failed += weft_join(f[i], NULL) != 0;
     }
@@ -162,15 +150,9 @@ TEST(hundred_thousand_alive_at_once)
     c.n = count() / 10 + 1;
     if (c.n > CROWD_CAP)
         c.n = CROWD_CAP;
-    CHECK_OK(weft_init(NULL));
-    int64_t t0 = weft_now();
-    weft_fiber root;
-    void *failed = (void *)1;
-    CHECK_OK(weft_spawn(&root, spawn_crowd, &c, NULL));
-    CHECK_OK(weft_join(root, &failed));
-    report("alive at once", c.n, t0);
+    void *failed = run_root("alive at once", c.n, spawn_crowd, &c);
     EXPECT_EQ((uintptr_t)failed, 0);
-    EXPECT_EQ(atomic_load(&c.started), c.n);
+    EXPECT_EQ(atomic_load(&c.gate.started), c.n);
     CHECK_OK(weft_shutdown());
 }
 
@@ -200,13 +182,7 @@ TEST(million_detached_all_finish)
 {
     uintptr_t n = count();
     (void)tap_seed(); /* nothing random here */
-    CHECK_OK(weft_init(NULL));
-    int64_t t0 = weft_now();
-    weft_fiber root;
-    void *failed = (void *)1;
-    CHECK_OK(weft_spawn(&root, spawn_detached_then_wait, (void *)n, NULL));
-    CHECK_OK(weft_join(root, &failed));
-    report("detached", n, t0);
+    void *failed = run_root("detached", n, spawn_detached_then_wait, (void *)n);
     EXPECT_EQ((uintptr_t)failed, 0);
     EXPECT_EQ(atomic_load(&detached_done), n);
     EXPECT_EQ(atomic_load(&detached_sum), n * (n - 1) / 2);

@@ -9,31 +9,11 @@
 #include "weft.h"
 
 #include "tap.h"
+#include "testutil.h"
 
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdint.h>
-
-static double stress_scale(void)
-{
-    const char *s = getenv("WEFT_STRESS_SCALE");
-    double v = s && *s ? strtod(s, NULL) : 1.0;
-    return v > 0 ? v : 1.0;
-}
-
-static long scaled(long n)
-{
-    long v = (long)((double)n * stress_scale());
-    return v > 0 ? v : 1;
-}
-
-static uint64_t splitmix(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
 
 static atomic_long failed_calls;
 
@@ -78,7 +58,7 @@ TEST(join_of_yielding_child)
     enum { JOINERS = 8 };
     static struct joiner j[JOINERS];
     uint64_t x = tap_seed();
-    long per = scaled(500000) / JOINERS + 1;
+    long per = stress_scaled(500000) / JOINERS + 1;
     atomic_store(&failed_calls, 0);
     CHECK_OK(weft_init(NULL));
     printf("# %d workers, %d joiners x %ld rounds\n", weft_workers(), JOINERS, per);
@@ -126,7 +106,7 @@ TEST(nested_join_chains)
 {
     enum { CHAINS = 4, LEN = 300 };
     uint64_t x = tap_seed() ^ 1;
-    long reps = scaled(200);
+    long reps = stress_scaled(200);
     atomic_store(&failed_calls, 0);
     CHECK_OK(weft_init(NULL));
     for (long rep = 0; rep < reps; rep++) {
@@ -171,7 +151,7 @@ static void *flat_link(void *arg)
 TEST(flat_join_chains)
 {
     uint64_t x = tap_seed() ^ 2;
-    long reps = scaled(300);
+    long reps = stress_scaled(300);
     atomic_store(&failed_calls, 0);
     CHECK_OK(weft_init(NULL));
     for (long rep = 0; rep < reps; rep++) {
@@ -192,7 +172,7 @@ TEST(flat_join_chains)
 TEST(plain_thread_join_of_yielding_child)
 {
     uint64_t x = tap_seed() ^ 3;
-    long n = scaled(50000), ok = 0;
+    long n = stress_scaled(50000), ok = 0;
     atomic_store(&failed_calls, 0);
     CHECK_OK(weft_init(NULL));
     for (long i = 0; i < n; i++) {

@@ -9,26 +9,12 @@
 #include "weft.h"
 
 #include "tap.h"
+#include "testutil.h"
 
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
-
-static double stress_scale(void)
-{
-    const char *s = getenv("WEFT_STRESS_SCALE");
-    double v = s && *s ? strtod(s, NULL) : 1.0;
-    return v > 0 ? v : 1.0;
-}
-
-static uint64_t splitmix(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
 
 /* One node of a tree; children are contiguous, after their parent. */
 struct node {

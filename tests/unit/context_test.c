@@ -18,6 +18,7 @@
 #include "context.h"
 #include "cpu.h"
 #include "tap.h"
+#include "testutil.h"
 
 #define STACK_SIZE (64 * 1024)
 
@@ -36,6 +37,23 @@ static unsigned char *stack_new(void)
 static void *stack_top(unsigned char *stack)
 {
     return stack + STACK_SIZE;
+}
+
+/* A new stack with @ctx laid out at its top to enter @entry (CHECKs the
+ * allocation: call it on the main stack); the case frees the stack. */
+static unsigned char *stack_for(struct wt_context *ctx, void (*entry)(void *))
+{
+    unsigned char *s = stack_new();
+    CHECK(s);
+    wt_context_init(ctx, stack_top(s), entry);
+    return s;
+}
+
+/* A fiber's last switch: back to main with @arg, never resumed. */
+static _Noreturn void leave_for_main(struct wt_context *self, void *arg)
+{
+    wt_context_switch(self, &main_ctx, arg);
+    abort();
 }
 
 static void *num(uintptr_t v)
@@ -315,8 +333,7 @@ static void ping(void *arg)
         void *r = wt_context_switch(&ping_ctx, &pong_ctx, num(2 * i));
         ping_mismatches += r != num(2 * i + 1);
     }
-    wt_context_switch(&ping_ctx, &main_ctx, num(0xd0e));
-    abort(); /* never resumed */
+    leave_for_main(&ping_ctx, num(0xd0e));
 }
 
 static void pong(void *arg)
@@ -334,10 +351,7 @@ static void pong(void *arg)
  * 100000 round trips between two fibers, each value checked on arrival. */
 TEST(ping_pong_passes_each_arg_to_the_resumed_side)
 {
-    unsigned char *sa = stack_new(), *sb = stack_new();
-    CHECK(sa && sb);
-    wt_context_init(&ping_ctx, stack_top(sa), ping);
-    wt_context_init(&pong_ctx, stack_top(sb), pong);
+    unsigned char *sa = stack_for(&ping_ctx, ping), *sb = stack_for(&pong_ctx, pong);
     ping_mismatches = pong_mismatches = 0;
     pong_first_arg = -1;
     void *r = wt_context_switch(&main_ctx, &ping_ctx, NULL);
@@ -356,8 +370,7 @@ static void *fresh_got;
 static void fresh_entry(void *arg)
 {
     fresh_got = arg;
-    wt_context_switch(&fresh_ctx, &main_ctx, num((uintptr_t)arg ^ 0x5eed));
-    abort();
+    leave_for_main(&fresh_ctx, num((uintptr_t)arg ^ 0x5eed));
 }
 
 TEST(fresh_context_entry_receives_first_switch_arg)
@@ -386,13 +399,8 @@ static long regs_fiber_mismatches;
 static void fill_pattern(uint64_t *r, uint64_t base)
 {
     uint64_t x = base ^ tap_seed();
-    for (int i = 0; i < NREGS; i++) {
-        x += UINT64_C(0x9e3779b97f4a7c15); /* splitmix64 */
-        uint64_t z = x;
-        z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-        z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-        r[i] = z ^ (z >> 31);
-    }
+    for (int i = 0; i < NREGS; i++)
+        r[i] = splitmix(&x);
 }
 
 static long count_mismatches(const uint64_t *in, const uint64_t *out)
@@ -413,15 +421,12 @@ static void regs_fiber(void *arg)
         ctx_test_regs_switch(&regs_ctx, &main_ctx, NULL, in, out);
         regs_fiber_mismatches += count_mismatches(in, out);
     }
-    wt_context_switch(&regs_ctx, &main_ctx, NULL);
-    abort();
+    leave_for_main(&regs_ctx, NULL);
 }
 
 TEST(callee_saved_registers_survive_switches)
 {
-    unsigned char *s = stack_new();
-    CHECK(s);
-    wt_context_init(&regs_ctx, stack_top(s), regs_fiber);
+    unsigned char *s = stack_for(&regs_ctx, regs_fiber);
     regs_fiber_mismatches = 0;
     uint64_t in[NREGS], out[NREGS];
     for (int round = 0; round < REG_ROUNDS; round++) {
@@ -456,15 +461,12 @@ static void live_fiber(void *arg)
 {
     (void)arg;
     live_fiber_result = mix_around(0xabcdef, &live_ctx, &main_ctx);
-    wt_context_switch(&live_ctx, &main_ctx, NULL);
-    abort();
+    leave_for_main(&live_ctx, NULL);
 }
 
 TEST(live_values_survive_switches)
 {
-    unsigned char *s = stack_new();
-    CHECK(s);
-    wt_context_init(&live_ctx, stack_top(s), live_fiber);
+    unsigned char *s = stack_for(&live_ctx, live_fiber);
     /* main switches to the fiber inside mix_around, and the fiber switches
      * back from inside its own: both frames are suspended at once. */
     uint64_t got = mix_around(0x123457, &main_ctx, &live_ctx);
@@ -495,17 +497,14 @@ static void fp_fiber(void *arg)
     fp_later_round = fegetround();
     fp_later_ctl = ctl_read();
     fp_later_sse_ok = sse_rounding_matches_x87();
-    wt_context_switch(&fp_ctx, &main_ctx, NULL);
-    abort();
+    leave_for_main(&fp_ctx, NULL);
 }
 
 TEST(fp_control_state_is_per_context)
 {
-    unsigned char *s = stack_new();
-    CHECK(s);
+    unsigned char *s = stack_for(&fp_ctx, fp_fiber);
     int round0 = fegetround();
     uint32_t ctl0 = ctl_read();
-    wt_context_init(&fp_ctx, stack_top(s), fp_fiber);
 
     fesetround(FE_DOWNWARD);
     wt_context_switch(&main_ctx, &fp_ctx, NULL);
@@ -541,8 +540,7 @@ void ctx_test_entry_probe_c(void *arg, uintptr_t sp)
 {
     probe_arg = arg;
     probe_sp = sp;
-    wt_context_switch(&probe_ctx, &main_ctx, NULL);
-    abort();
+    leave_for_main(&probe_ctx, NULL);
 }
 
 TEST(entry_stack_is_abi_aligned_and_below_top)
@@ -590,19 +588,16 @@ static void bt_fiber(void *arg)
 {
     (void)arg;
     bt_middle();
-    wt_context_switch(&bt_ctx, &main_ctx, NULL);
-    abort();
+    leave_for_main(&bt_ctx, NULL);
 }
 
 TEST(backtrace_in_fiber_stops_at_trampoline)
 {
-    unsigned char *s = stack_new();
-    CHECK(s);
+    unsigned char *s = stack_for(&bt_ctx, bt_fiber);
     /* The first backtrace() loads libgcc_s; do that on the main stack,
      * which is far larger than a fiber's. */
     void *warm[4];
     EXPECT(backtrace(warm, 4) > 0);
-    wt_context_init(&bt_ctx, stack_top(s), bt_fiber);
     bt_count = -1;
     wt_context_switch(&main_ctx, &bt_ctx, NULL);
     /* bt_leaf, bt_middle, bt_fiber, the trampoline; at most a frame or two

@@ -5,6 +5,7 @@
  */
 #include "deque.h"
 #include "tap.h"
+#include "testutil.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -24,14 +25,6 @@ static void *item(uintptr_t v)
 static uintptr_t value(void *p)
 {
     return (uintptr_t)p;
-}
-
-static uint64_t splitmix(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9e3779b97f4a7c15u);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
 }
 
 /* White-box: the current buffer's capacity, and all buffers' slots summed. */

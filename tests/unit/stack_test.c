@@ -19,6 +19,20 @@
 static const enum weft_guard all_modes[] = {WEFT_GUARD_MADVISE, WEFT_GUARD_MPROTECT,
                                             WEFT_GUARD_CANARY};
 
+/* A stack allocator for 64 KiB stacks guarded by @mode, and an empty pool. */
+static void stacks_init(struct stack_global *g, struct stack_pool *p, enum weft_guard mode)
+{
+    *p = (struct stack_pool){0};
+    CHECK_OK(wt_stack_global_init(g, 64 * 1024, mode));
+}
+
+/* Hands the pool's stacks back and releases the allocator. */
+static void stacks_fini(struct stack_global *g, struct stack_pool *p)
+{
+    wt_stack_pool_drain(g, p);
+    wt_stack_global_fini(g);
+}
+
 TEST(size_checks_refuse_out_of_range_and_round_to_pages)
 {
     size_t page = wt_os_page_size(), r = 12345;
@@ -49,8 +63,8 @@ TEST(each_mode_gives_usable_stacks_with_its_guard)
         if (all_modes[m] == WEFT_GUARD_MADVISE && !have_madvise_guards())
             continue;
         struct stack_global g;
-        struct stack_pool p = {0};
-        CHECK_OK(wt_stack_global_init(&g, 64 * 1024, all_modes[m]));
+        struct stack_pool p;
+        stacks_init(&g, &p, all_modes[m]);
         EXPECT_EQ(g.mode, all_modes[m]);
         struct stack *s[100];
         for (int i = 0; i < 100; i++) {
@@ -78,16 +92,15 @@ TEST(each_mode_gives_usable_stacks_with_its_guard)
         wt_stack_put(&g, &p, again);
         wt_stack_trim(&g, &p);
         EXPECT(p.n <= 16);
-        wt_stack_pool_drain(&g, &p);
-        wt_stack_global_fini(&g);
+        stacks_fini(&g, &p);
     }
 }
 
 TEST(odd_sizes_are_mapped_alone_and_unmapped_on_release)
 {
     struct stack_global g;
-    struct stack_pool p = {0};
-    CHECK_OK(wt_stack_global_init(&g, 64 * 1024, WEFT_GUARD_MPROTECT));
+    struct stack_pool p;
+    stacks_init(&g, &p, WEFT_GUARD_MPROTECT);
     struct stack *s = wt_stack_get(&g, &p, 1024 * 1024);
     CHECK(s != NULL);
     EXPECT_EQ(s->size, 1024 * 1024);
@@ -102,8 +115,8 @@ TEST(odd_sizes_are_mapped_alone_and_unmapped_on_release)
 TEST(mprotect_budget_spent_falls_back_to_canaries)
 {
     struct stack_global g;
-    struct stack_pool p = {0};
-    CHECK_OK(wt_stack_global_init(&g, 64 * 1024, WEFT_GUARD_MPROTECT));
+    struct stack_pool p;
+    stacks_init(&g, &p, WEFT_GUARD_MPROTECT);
     g.mprotect_budget = 0;
     struct stack *s = wt_stack_get(&g, &p, 0);
     CHECK(s != NULL);
@@ -111,15 +124,14 @@ TEST(mprotect_budget_spent_falls_back_to_canaries)
     EXPECT(wt_stack_canary_ok(s));
     EXPECT_EQ(g.mprotect_guards, 0);
     wt_stack_put(&g, &p, s);
-    wt_stack_pool_drain(&g, &p);
-    wt_stack_global_fini(&g);
+    stacks_fini(&g, &p);
 }
 
 TEST(a_clobbered_canary_is_detected)
 {
     struct stack_global g;
-    struct stack_pool p = {0};
-    CHECK_OK(wt_stack_global_init(&g, 64 * 1024, WEFT_GUARD_CANARY));
+    struct stack_pool p;
+    stacks_init(&g, &p, WEFT_GUARD_CANARY);
     struct stack *s = wt_stack_get(&g, &p, 0);
     CHECK(s != NULL);
     EXPECT(wt_stack_canary_ok(s));
@@ -130,8 +142,7 @@ TEST(a_clobbered_canary_is_detected)
     s = wt_stack_get(&g, &p, 0);
     EXPECT(wt_stack_canary_ok(s));
     wt_stack_put(&g, &p, s);
-    wt_stack_pool_drain(&g, &p);
-    wt_stack_global_fini(&g);
+    stacks_fini(&g, &p);
 }
 
 /* --- overflow death tests ---------------------------------------------- */
