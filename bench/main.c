@@ -165,8 +165,35 @@ static void *root(void *p)
     return NULL;
 }
 
-/* One run of @b on a fresh runtime; its time in *@ns. Returns BENCH_OK,
- * BENCH_WRONG or a negative weft error, having said what went wrong. */
+/* The runtime stays up for the warm-up and every rep of one benchmark and
+ * worker count, as it does in a program (and as Go's and oneTBB's do in
+ * their peers): reps then find warm fiber structs, stacks and deques. */
+static int runtime_up(const struct bench *b, int workers)
+{
+    if (b->no_runtime)
+        return 0;
+    int err = weft_init(&(weft_config){.workers = workers});
+    if (err)
+        fprintf(stderr, "weft-bench: %s: weft_init(workers=%d): %s\n", b->name, workers,
+                weft_strerror(err));
+    return err;
+}
+
+/* Shut the runtime down; -EBUSY would mean the workload leaked a fiber. */
+static bool runtime_down(const struct bench *b)
+{
+    if (b->no_runtime)
+        return true;
+    int err = weft_shutdown();
+    if (err)
+        fprintf(stderr, "weft-bench: %s: weft_shutdown: %s (all fibers should be joined)\n",
+                b->name, weft_strerror(err));
+    return err == 0;
+}
+
+/* One run of @b (in a root fiber, unless no_runtime); its time in *@ns.
+ * Returns BENCH_OK, BENCH_WRONG or a negative weft error, having said what
+ * went wrong. */
 static int run_once(const struct bench *b, int workers, long n, int64_t *ns)
 {
     struct bench_run r = {.n = n, .workers = workers};
@@ -174,28 +201,16 @@ static int run_once(const struct bench *b, int workers, long n, int64_t *ns)
     if (b->no_runtime) {
         rc = b->run(&r);
     } else {
-        int err = weft_init(&(weft_config){.workers = workers});
-        if (err) {
-            fprintf(stderr, "weft-bench: %s: weft_init(workers=%d): %s\n", b->name, workers,
-                    weft_strerror(err));
-            return err;
-        }
         struct root_arg a = {.b = b, .r = &r};
         weft_fiber f;
-        err = weft_spawn(&f, root, &a, NULL);
+        int err = weft_spawn(&f, root, &a, NULL);
         if (err == 0)
             err = weft_join(f, NULL);
-        int shutdown_err = weft_shutdown();
         if (err) {
             fprintf(stderr, "weft-bench: %s: root fiber: %s\n", b->name, weft_strerror(err));
             return err;
         }
         rc = a.rc;
-        if (rc == BENCH_OK && shutdown_err) {
-            fprintf(stderr, "weft-bench: %s: weft_shutdown: %s (all fibers were joined)\n", b->name,
-                    weft_strerror(shutdown_err));
-            rc = shutdown_err;
-        }
     }
     if (rc < 0)
         fprintf(stderr, "weft-bench: %s: %s\n", b->name, weft_strerror(rc));
@@ -215,9 +230,13 @@ static void measure(const struct bench *b, int workers, long n, int reps, struct
         exit(1);
     }
     *res = (struct bench_result){.bench = b->name, .workers = workers, .n = n, .reps = reps};
-    res->ok = run_once(b, workers, n, &warm_ns) == BENCH_OK;
-    for (int i = 0; i < reps; i++)
-        res->ok &= run_once(b, workers, n, &samples[i]) == BENCH_OK;
+    res->ok = runtime_up(b, workers) == 0;
+    if (res->ok) {
+        res->ok = run_once(b, workers, n, &warm_ns) == BENCH_OK;
+        for (int i = 0; i < reps; i++)
+            res->ok &= run_once(b, workers, n, &samples[i]) == BENCH_OK;
+        res->ok &= runtime_down(b);
+    }
     bench_summarise(res, samples, reps, b->ops(n));
     free(samples);
 }
@@ -228,10 +247,10 @@ static int serve(const struct bench *b, int workers, long n)
 {
     char line[64];
     int64_t ns;
-    bool all_ok = run_once(b, workers, n, &ns) == BENCH_OK;
+    bool all_ok = runtime_up(b, workers) == 0 && run_once(b, workers, n, &ns) == BENCH_OK;
     printf("ready ok=%d\n", all_ok ? 1 : 0);
     fflush(stdout);
-    while (fgets(line, sizeof line, stdin) && strncmp(line, "run", 3) == 0) {
+    while (all_ok && fgets(line, sizeof line, stdin) && strncmp(line, "run", 3) == 0) {
         int64_t sample;
         struct bench_result res = {.bench = b->name, .workers = workers, .n = n, .reps = 1};
         res.ok = run_once(b, workers, n, &sample) == BENCH_OK;
@@ -239,6 +258,7 @@ static int serve(const struct bench *b, int workers, long n)
         bench_print_kv("weft", &res);
         all_ok &= res.ok;
     }
+    all_ok &= runtime_down(b);
     return all_ok ? 0 : 1;
 }
 

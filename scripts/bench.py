@@ -407,7 +407,11 @@ def main():
             print(f"note: {impl} has no {', '.join(lacks)} workload")
     sys.stdout.flush()
 
-    rows, failures, csv_rows = [], [], []
+    # A failure of weft, or a wrong answer from anyone, fails the command; a
+    # peer that crashes or hangs is reported and left out of its cell (it is
+    # the peer's limit, not weft's result), so one flaky peer does not hide
+    # the table.
+    rows, failures, peer_trouble, csv_rows = [], [], [], []
     for bench in benches:
         one_worker = weft_benches[bench][1]
         for w in ([1] if one_worker else workers):
@@ -418,8 +422,13 @@ def main():
             n_seen = None
 
             def fail(impl, err):
-                failures.append(f"{impl} {bench} workers={w}: {err}")
-                print(f"FAIL {impl} {bench} workers={w}: {err}", file=sys.stderr)
+                line = f"{impl} {bench} workers={w}: {err}"
+                if impl != "weft" and "wrong answer" not in err:
+                    peer_trouble.append(line)
+                    print(f"PEER FAILED (left out) {line}", file=sys.stderr)
+                    return
+                failures.append(line)
+                print(f"FAIL {line}", file=sys.stderr)
 
             servers = {}
             if not args.fresh:
@@ -475,6 +484,11 @@ def main():
     if args.plot and not plot(args.plot, rows, [i for i, _, _ in impls], peers):
         failures.append("plot failed")
 
+    if peer_trouble:
+        print(f"\nbench.py: {len(peer_trouble)} peer run(s) failed and were left out:",
+              file=sys.stderr)
+        for f in peer_trouble:
+            print(f"  {f}", file=sys.stderr)
     if failures:
         print(f"\nbench.py: {len(failures)} failed run(s):", file=sys.stderr)
         for f in failures:
