@@ -67,10 +67,11 @@ for part in "${parts[@]}"; do
             -- --setup sanitized --no-suite model --no-suite lint ;;
     valgrind)
         # valgrind runs one thread at a time, so tests that busy-wait for
-        # another worker (fiber, foreign, runtime's abandonment cases) and
-        # the timing ones stay out; the rest run under memcheck.
+        # another worker (fiber, foreign, runtime's abandonment cases,
+        # million's crowd of spinners) and the timing ones stay out; the
+        # rest run under memcheck, million_live for a mass of parked fibers.
         suite build-valgrind -Dbench=false \
-            -- --setup valgrind misuse fls park_wake spawn_tree million stack timer ;;
+            -- --setup valgrind misuse fls park_wake spawn_tree million_live stack timer ;;
     aarch64)
         echo "== aarch64 (qemu)"
         if scripts/test-aarch64.sh; then :; else echo "== aarch64: failed"; fi
