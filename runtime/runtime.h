@@ -7,11 +7,13 @@
 #ifndef WT_RUNTIME_H
 #define WT_RUNTIME_H
 
+#include <stdalign.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "config.h"
+#include "cpu.h"
 #include "fiber_table.h"
 #include "global_queue.h"
 #include "stack.h"
@@ -27,20 +29,28 @@ enum rt_state {
 };
 
 struct runtime {
-    _Atomic int state;    /* enum rt_state; seq_cst */
-    _Atomic int nforeign; /* plain threads inside an API call (see runtime.c) */
+    /* Read on hot paths, written only by weft_init and weft_shutdown. */
+    _Atomic int state; /* enum rt_state; seq_cst */
     struct wt_config cfg;
     int nworkers;
     struct worker *workers;
     struct wt_topology *topo;
-    struct global_queue gq;
     struct fiber_table *ft;
     struct stack_global stacks;
-    _Atomic uint32_t idle_seq; /* futex word idle workers sleep on */
-    _Atomic int nidle;         /* workers in idle() */
-    _Atomic int nspinning;     /* workers looking for work to steal */
-    _Atomic bool waking;       /* a wake-up is in flight (scheduler.c) */
-    _Atomic uint32_t nexited;  /* workers that left their loop (shutdown) */
+
+    /* Written by plain threads entering API calls (see runtime.c). */
+    alignas(WT_CACHE_LINE) _Atomic int nforeign;
+
+    /* The idle protocol (scheduler.c), written whenever a worker spins,
+     * idles or wakes: on a line of its own, so that those writes do not
+     * evict the fields above from every worker's cache. */
+    alignas(WT_CACHE_LINE) _Atomic uint32_t idle_seq; /* futex word idle workers sleep on */
+    _Atomic int nidle;                                /* workers in idle() */
+    _Atomic int nspinning;                            /* workers looking for work to steal */
+    _Atomic bool waking;                              /* a wake-up is in flight */
+
+    /* Written by every injection from a plain thread. */
+    alignas(WT_CACHE_LINE) struct global_queue gq;
 };
 
 extern struct runtime wt_rt;
