@@ -13,8 +13,7 @@ _Noreturn void wt_fatal(const char *file, int line, const char *msg)
     struct worker *w = wt_worker_self();
     struct fiber *f = w ? w->current : NULL;
     fprintf(stderr, "weft: %s:%d: %s (worker %d, fiber %s%s%s)\n", file, line, msg,
-            w ? w->index : -1, f ? "'" : "", f ? (f->name[0] ? f->name : "unnamed") : "none",
-            f ? "'" : "");
+            w ? w->index : -1, f ? "'" : "", f ? wt_fiber_name(f) : "none", f ? "'" : "");
     fflush(stderr);
     abort();
 }

@@ -3,7 +3,9 @@
  * the scheduler's end of its exit. The protocol on fiber->sync is in fiber.h;
  * queues and switching are scheduler.c's.
  */
+#include <assert.h>
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "debug.h"
@@ -15,6 +17,9 @@
 #include "scheduler.h"
 #include "stack.h"
 #include "worker.h"
+
+static_assert(offsetof(struct fiber, index) + sizeof(uint32_t) <= 64,
+              "spawn, first run and join must touch one cache line of a fiber");
 
 static struct fiber_cache *cache_of(struct worker *w)
 {
@@ -57,19 +62,17 @@ int weft_spawn(weft_fiber *out, weft_fn fn, void *arg, const weft_fiber_attr *at
     f->arg = arg;
     f->result = NULL;
     f->stack = NULL;
-    f->stack_size = stack_size == wt_rt.stacks.default_size ? 0 : stack_size;
-    f->start_error = 0;
-    f->fls_used = false;
-    memset(&f->san, 0, sizeof f->san);
-    if (namelen)
-        memcpy(f->name, name, namelen);
-    f->name[namelen] = '\0';
+    f->stack_size = stack_size == wt_rt.stacks.default_size ? 0 : (uint32_t)stack_size;
     uint64_t s = atomic_load_explicit(&f->sync, memory_order_relaxed);
-    if (detached) {
-        s |= FIBER_CLAIMED | FIBER_DETACHED;
-        /* Relaxed: published with the fiber by the queue push below. */
-        atomic_store_explicit(&f->sync, s, memory_order_relaxed);
+    if (namelen) {
+        memcpy(f->name, name, namelen);
+        f->name[namelen] = '\0';
+        s |= FIBER_NAMED;
     }
+    if (detached)
+        s |= FIBER_CLAIMED | FIBER_DETACHED;
+    /* Relaxed: published with the fiber by the queue push below. */
+    atomic_store_explicit(&f->sync, s, memory_order_relaxed);
     if (out)
         *out = wt_fiber_handle(f, s);
     if (w)
@@ -110,7 +113,8 @@ static int claim(struct fiber *f, uint64_t id, uint32_t flags, uint64_t *seen)
 /* The joiner's side once @f has exited: result out, struct back. */
 static int collect(struct worker *w, struct fiber *f, void **result)
 {
-    int err = f->start_error;
+    /* Relaxed: the exit that set NOSTACK is already acquired by our caller. */
+    int err = atomic_load_explicit(&f->sync, memory_order_relaxed) & FIBER_NOSTACK ? -ENOMEM : 0;
     if (!err && result)
         *result = f->result;
     wt_fiber_release(wt_rt.ft, cache_of(w), f);

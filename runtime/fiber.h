@@ -23,6 +23,7 @@
 #ifndef WT_FIBER_H
 #define WT_FIBER_H
 
+#include <stdalign.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -41,6 +42,8 @@ enum {
     FIBER_JOINWAIT = 1u << 3,
     FIBER_FOREIGN = 1u << 4,
     FIBER_EXITED = 1u << 5,
+    FIBER_NOSTACK = 1u << 6, /* it ended without running: no stack could be had */
+    FIBER_NAMED = 1u << 7,   /* name[] holds its name */
 };
 
 #define FIBER_GEN(s)   ((uint32_t)((s) >> 32))
@@ -52,27 +55,36 @@ struct foreign_waiter {
     int err;               /* -ECANCELED if shutdown woke it */
 };
 
+/* The first cache line holds all that spawn, the first run and join touch,
+ * so that a million queued fibers cost one line each on those paths. */
 struct fiber {
-    struct wt_context ctx; /* switch.S reads it: must stay first */
-    struct fiber *next;    /* link in exactly one queue or free list */
-    _Atomic uint64_t sync; /* generation and FIBER_* flags, see above */
+    alignas(64) struct wt_context ctx; /* switch.S reads it: must stay first */
+    struct fiber *next;                /* link in exactly one queue or free list */
+    _Atomic uint64_t sync;             /* generation and FIBER_* flags, see above */
     weft_fn fn;
     void *arg;
     void *result;
     struct stack *stack; /* NULL until first run; released at exit */
-    size_t stack_size;   /* requested usable size */
+    uint32_t stack_size; /* requested usable size; 0: the default (<= WEFT_STACK_MAX) */
+    uint32_t index;      /* slot in the fiber table */
+    /* Cold: parking, fiber-local storage, sanitizers, debugging. */
     union {
         struct fiber *joiner;           /* JOINWAIT without FOREIGN */
         struct foreign_waiter *fwaiter; /* JOINWAIT with FOREIGN */
     };
     void **fls;       /* WEFT_KEYS_MAX slots at the stack's top, valid if fls_used */
     int64_t deadline; /* when parked on a timer */
-    uint32_t index;   /* slot in the fiber table */
-    int start_error;  /* -ENOMEM if it never got a stack */
     bool fls_used;
-    struct wt_san san;
-    char name[WEFT_NAME_MAX];
+    struct wt_san san;        /* set when a stack is bound */
+    char name[WEFT_NAME_MAX]; /* valid if FIBER_NAMED */
 };
+
+/* Its name, for messages. */
+static inline const char *wt_fiber_name(const struct fiber *f)
+{
+    uint64_t s = atomic_load_explicit(&f->sync, memory_order_relaxed);
+    return (s & FIBER_NAMED) ? f->name : "unnamed";
+}
 
 static inline weft_fiber wt_fiber_handle(const struct fiber *f, uint64_t sync)
 {

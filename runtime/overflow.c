@@ -23,7 +23,7 @@ _Noreturn void wt_overflow_report(struct fiber *f, const char *how)
      * to abort, and this is what every crash reporter does. */
     int n =
         snprintf(buf, sizeof buf, "weft: fiber '%s' (index %u) overflowed its %zu-byte stack: %s\n",
-                 f->name[0] ? f->name : "unnamed", f->index, f->stack ? f->stack->size : 0, how);
+                 wt_fiber_name(f), f->index, f->stack ? f->stack->size : 0, how);
     if (n > 0) {
         ssize_t r = write(2, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
         (void)r;

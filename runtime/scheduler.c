@@ -165,7 +165,8 @@ static bool bind_stack(struct worker *w, struct fiber *f)
 {
     struct stack *s = wt_stack_get(&w->rt->stacks, &w->stacks, f->stack_size);
     if (WT_UNLIKELY(!s)) {
-        f->start_error = -ENOMEM;
+        /* Relaxed: published by the acq_rel EXITED fetch_or that follows. */
+        atomic_fetch_or_explicit(&f->sync, FIBER_NOSTACK, memory_order_relaxed);
         wt_fiber_finish_exit(w, f);
         return false;
     }
