@@ -23,7 +23,7 @@ void wt_fiber_table_init(struct fiber_table *ft)
 {
     for (size_t i = 0; i < FT_MAX_CHUNKS; i++)
         atomic_init(&ft->chunks[i], NULL);
-    ft->lock = (struct spinlock){false};
+    pthread_mutex_init(&ft->lock, NULL);
     ft->nchunks = 0;
     ft->free = NULL;
     ft->nfree = 0;
@@ -43,6 +43,7 @@ void wt_fiber_table_fini(struct fiber_table *ft)
         free(c);
     }
     next_gen_base = high + 1 ? high + 1 : 1; /* wraps after 2^32 reuses of one slot */
+    pthread_mutex_destroy(&ft->lock);
     ft->nchunks = 0;
     ft->free = NULL;
     ft->nfree = 0;
@@ -79,7 +80,7 @@ static bool grow(struct fiber_table *ft)
 static struct fiber *take(struct fiber_table *ft, struct fiber_cache *c, uint32_t n)
 {
     struct fiber *got = NULL;
-    wt_spin_lock(&ft->lock);
+    pthread_mutex_lock(&ft->lock);
     if (!ft->free)
         grow(ft);
     if (!c) {
@@ -98,7 +99,7 @@ static struct fiber *take(struct fiber_table *ft, struct fiber_cache *c, uint32_
             c->n++;
         }
     }
-    wt_spin_unlock(&ft->lock);
+    pthread_mutex_unlock(&ft->lock);
     return got;
 }
 
@@ -142,7 +143,7 @@ void wt_fiber_release(struct fiber_table *ft, struct fiber_cache *c, struct fibe
         c->n++;
         return;
     }
-    wt_spin_lock(&ft->lock);
+    pthread_mutex_lock(&ft->lock);
     f->next = ft->free;
     ft->free = f;
     ft->nfree++;
@@ -157,21 +158,7 @@ void wt_fiber_release(struct fiber_table *ft, struct fiber_cache *c, struct fibe
             ft->nfree++;
         }
     }
-    wt_spin_unlock(&ft->lock);
-}
-
-void wt_fiber_cache_drain(struct fiber_table *ft, struct fiber_cache *c)
-{
-    wt_spin_lock(&ft->lock);
-    while (c->head) {
-        struct fiber *f = c->head;
-        c->head = f->next;
-        f->next = ft->free;
-        ft->free = f;
-        ft->nfree++;
-    }
-    c->n = 0;
-    wt_spin_unlock(&ft->lock);
+    pthread_mutex_unlock(&ft->lock);
 }
 
 struct fiber *wt_fiber_lookup(struct fiber_table *ft, uint64_t id)

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "spinlock.h"
+#include <pthread.h>
 
 struct fiber;
 struct worker;
@@ -21,7 +21,9 @@ struct worker;
 
 struct fiber_table {
     _Atomic(struct fiber *) chunks[FT_MAX_CHUNKS]; /* published with release */
-    struct spinlock lock;                          /* guards everything below */
+    /* A mutex, not a spinlock: growing the table allocates (and may mmap)
+     * under it. Taken once per batch of CACHE_BATCH fibers, not per spawn. */
+    pthread_mutex_t lock; /* guards everything below */
     uint32_t nchunks;
     struct fiber *free; /* global free list, shared by plain threads and overflow */
     size_t nfree;
@@ -47,9 +49,6 @@ struct fiber *wt_fiber_alloc(struct fiber_table *ft, struct fiber_cache *c);
 
 /* Give @f back: bumps its generation, so every handle to it goes stale. */
 void wt_fiber_release(struct fiber_table *ft, struct fiber_cache *c, struct fiber *f);
-
-/* Return a worker's cache to the table (at shutdown). */
-void wt_fiber_cache_drain(struct fiber_table *ft, struct fiber_cache *c);
 
 /* The fiber a handle id points into, or NULL if the id cannot be one. The
  * caller still checks the generation. */

@@ -3,6 +3,7 @@
  * running fiber's guard page is passed on to whatever handler was there
  * before (or to the default action), so weft does not hide other crashes.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,10 +58,10 @@ int wt_overflow_install(void)
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
     sigemptyset(&sa.sa_mask);
     if (sigaction(SIGSEGV, &sa, &old_segv) != 0)
-        return -1;
+        return -EINVAL; /* sigaction fails only on bad arguments */
     if (sigaction(SIGBUS, &sa, &old_bus) != 0) {
         sigaction(SIGSEGV, &old_segv, NULL);
-        return -1;
+        return -EINVAL; /* sigaction fails only on bad arguments */
     }
     return 0;
 }

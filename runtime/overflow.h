@@ -9,8 +9,8 @@
 
 struct fiber;
 
-/* Install the fault handlers (keeping the previous ones to chain to) /
- * put the previous ones back. */
+/* Install the fault handlers (keeping the previous ones to chain to);
+ * returns 0 or -EINVAL. / Put the previous ones back. */
 int wt_overflow_install(void);
 void wt_overflow_uninstall(void);
 

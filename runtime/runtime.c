@@ -122,9 +122,9 @@ static int start(struct runtime *rt, const weft_config *cfg)
                 fprintf(stderr, "%s\n", line);
         }
     }
-    if (wt_overflow_install() != 0)
+    r = wt_overflow_install();
+    if (r)
         goto out_deques;
-    atomic_store_explicit(&rt->state, RT_STARTING, memory_order_seq_cst);
     for (int i = 0; i < rt->nworkers; i++) {
         r = wt_worker_start(&rt->workers[i]);
         if (r) {
