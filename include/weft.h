@@ -280,6 +280,31 @@ WEFT_API int weft_detach(weft_fiber f);
 WEFT_API weft_fiber weft_self(void);
 
 /**
+ * weft_cancel - cancel fiber @f: end its current blocking call, and every
+ * later one, with -ECANCELED.
+ *
+ * Cancellation is sticky and cooperative: @f keeps running until it next
+ * blocks in a weft call (a sync primitive, a channel, select, sleep, I/O),
+ * which then returns -ECANCELED at once; weft_cancelled() lets it poll.
+ * Calls that do not block (an uncontended lock, a ready channel) still
+ * succeed. weft_join() is not a cancellation point.
+ *
+ * Return: 0; -EBADF if @f was never a fiber; -ESRCH if it has ended and
+ * been reaped (its handle is stale).
+ * Context: any thread.
+ */
+WEFT_API int weft_cancel(weft_fiber f);
+
+/**
+ * weft_cancelled - has the calling fiber been cancelled?
+ *
+ * Return: true once weft_cancel() named the caller (or its group was
+ * cancelled); false on a plain thread.
+ * Context: any thread.
+ */
+WEFT_API bool weft_cancelled(void);
+
+/**
  * weft_yield - let other runnable fibers on this worker run first.
  *
  * The caller goes behind the fibers already runnable on its worker. From a
@@ -315,7 +340,8 @@ WEFT_API int64_t weft_deadline_after(int64_t ns);
  *
  * Return: 0; -EINVAL if @deadline is negative (WEFT_FOREVER included: a
  * fiber that must sleep forever should wait on something that can wake it);
- * -ENOMEM if the timer could not be queued.
+ * -ECANCELED if the calling fiber is cancelled (weft_cancel()), at once or
+ * while it sleeps; -ENOMEM if the timer could not be queued.
  * Context: any thread. May park.
  */
 WEFT_API int weft_sleep_until(int64_t deadline);
@@ -363,5 +389,9 @@ WEFT_API int weft_key_get(weft_key key, void **value);
 #ifdef __cplusplus
 }
 #endif
+
+/* The rest of the API, one header per area, each included here: include
+ * <weft.h> only. Each needs the declarations above. */
+/* WEFT_SUBHEADERS (one line each, kept sorted) */
 
 #endif /* WEFT_H */

@@ -21,6 +21,11 @@
 static_assert(offsetof(struct fiber, index) + sizeof(uint32_t) <= 64,
               "spawn, first run and join must touch one cache line of a fiber");
 
+void **wt_fiber_fls(const struct fiber *f)
+{
+    return (void **)(f->stack->lo + f->stack->size - WEFT_KEYS_MAX * sizeof(void *));
+}
+
 static struct fiber_cache *cache_of(struct worker *w)
 {
     return w ? &w->fibers : NULL;

@@ -42,8 +42,9 @@ enum {
     FIBER_JOINWAIT = 1u << 3,
     FIBER_FOREIGN = 1u << 4,
     FIBER_EXITED = 1u << 5,
-    FIBER_NOSTACK = 1u << 6, /* it ended without running: no stack could be had */
-    FIBER_NAMED = 1u << 7,   /* name[] holds its name */
+    FIBER_NOSTACK = 1u << 6,   /* it ended without running: no stack could be had */
+    FIBER_NAMED = 1u << 7,     /* name[] holds its name */
+    FIBER_CANCELLED = 1u << 8, /* weft_cancel() named it: blocking calls fail (wait.c) */
 };
 
 #define FIBER_GEN(s)   ((uint32_t)((s) >> 32))
@@ -72,12 +73,16 @@ struct fiber {
         struct fiber *joiner;           /* JOINWAIT without FOREIGN */
         struct foreign_waiter *fwaiter; /* JOINWAIT with FOREIGN */
     };
-    void **fls;       /* WEFT_KEYS_MAX slots at the stack's top, valid if fls_used */
-    int64_t deadline; /* when parked on a timer */
-    bool fls_used;
+    _Atomic uint64_t wait;    /* claim word of its current wait (wait.h); never reset */
+    struct wait *waiting;     /* that wait while it blocks, for dumps; NULL otherwise */
+    bool fls_used;            /* the fiber-local slots (wt_fiber_fls) are initialised */
     struct wt_san san;        /* set when a stack is bound */
     char name[WEFT_NAME_MAX]; /* valid if FIBER_NAMED */
 };
+
+/* Its fiber-local slots: WEFT_KEYS_MAX pointers at the top of its stack
+ * (bind_stack leaves room), valid while it has a stack. */
+void **wt_fiber_fls(const struct fiber *f);
 
 /* Its name, for messages. */
 static inline const char *wt_fiber_name(const struct fiber *f)

@@ -36,7 +36,7 @@ static struct fiber *fls_fiber(void)
     struct worker *w = wt_worker_self();
     struct fiber *f = w ? w->current : NULL;
     if (f && !f->fls_used) {
-        memset(f->fls, 0, WEFT_KEYS_MAX * sizeof(void *));
+        memset(wt_fiber_fls(f), 0, WEFT_KEYS_MAX * sizeof(void *));
         f->fls_used = true;
     }
     return f;
@@ -54,7 +54,7 @@ int weft_key_set(weft_key key, void *value)
     struct fiber *f = fls_fiber();
     if (!f)
         return -EPERM;
-    f->fls[key.id - 1] = value;
+    wt_fiber_fls(f)[key.id - 1] = value;
     return 0;
 }
 
@@ -65,20 +65,21 @@ int weft_key_get(weft_key key, void **value)
     struct fiber *f = fls_fiber();
     if (!f)
         return -EPERM;
-    *value = f->fls[key.id - 1];
+    *value = wt_fiber_fls(f)[key.id - 1];
     return 0;
 }
 
 void wt_fls_run_destructors(struct fiber *f)
 {
+    void **fls = wt_fiber_fls(f);
     for (int round = 0; round < 4; round++) {
         bool again = false;
         uint32_t n = atomic_load_explicit(&nkeys, memory_order_relaxed);
         for (uint32_t i = 0; i < n; i++) {
-            void *v = f->fls[i];
+            void *v = fls[i];
             dtor_fn d = atomic_load_explicit(&dtors[i], memory_order_acquire);
             if (v && d) {
-                f->fls[i] = NULL;
+                fls[i] = NULL;
                 d(v);
                 again = true;
             }

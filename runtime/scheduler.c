@@ -64,6 +64,7 @@
 #include "overflow.h"
 #include "runtime.h"
 #include "scheduler.h"
+#include "wait.h"
 #include "worker.h"
 
 enum {
@@ -119,9 +120,9 @@ static void push_local(struct worker *w, struct fiber *f)
 static void fire_timers(struct worker *w)
 {
     int64_t now = wt_os_now();
-    struct fiber *f;
-    while ((f = wt_timer_pop_expired(&w->timers, now)))
-        wt_sched_ready(w, f);
+    struct timer_entry e;
+    while (wt_timer_pop_expired(&w->timers, now, &e))
+        wt_wait_fire_timer(w, e.f, e.key); /* readies it unless the entry is stale */
 }
 
 /* Take a fiber from the global queue; if more wait there, pass the word
@@ -172,7 +173,6 @@ static bool bind_stack(struct worker *w, struct fiber *f)
     }
     f->stack = s;
     char *top = s->lo + s->size - WEFT_KEYS_MAX * sizeof(void *);
-    f->fls = (void **)top;
     f->fls_used = false;
     wt_context_init(&f->ctx, top, wt_fiber_main);
     wt_san_fiber_init(&f->san, s->lo, s->size);

@@ -1,0 +1,301 @@
+/*
+ * wait.c - the blocking protocol of wait.h: begin, claim, finish, the park
+ * commit, deadlines through the worker's timer heap, and cancellation.
+ *
+ * Why a claim word and not a lock held across the switch (Go's gopark with
+ * an unlock function)? Three kinds of party end a wait - a waker holding the
+ * primitive's lock, the timer of whatever worker the fiber parked on, and a
+ * canceller that knows only the fiber - and select parks on many primitives
+ * at once. One CAS on one word per wait elects the single winner among all
+ * of them without any of them taking another's lock; the DONE/PARKED pair
+ * then makes readying safe whichever side comes second.
+ *
+ * Ordering. claim is an acq_rel CAS; no data rides on it. finish's acq_rel
+ * fetch_or(DONE) releases what the winner handed over (the waiter's data)
+ * and, when it sees PARKED, acquires the fiber's saved context published by
+ * the commit's acq_rel fetch_or(PARKED); symmetrically the commit acquires
+ * the handover when it sees DONE. The fiber itself reads its result only
+ * after being readied through a queue (or by its own commit), both ordered
+ * after those RMWs. A plain thread's finish is a release store of `done`,
+ * paired with the acquire load in block_thread().
+ *
+ * Cancellation is a Dekker pair: wt_wait_begin stores the new key (seq_cst)
+ * and then loads the fiber's CANCELLED flag (seq_cst); the canceller sets
+ * the flag (seq_cst RMW) and then loads the key (seq_cst). One of them sees
+ * the other: either the wait fails at once or the canceller claims it.
+ */
+#include <errno.h>
+
+#include "debug.h"
+#include "fiber.h"
+#include "fiber_table.h"
+#include "os.h"
+#include "runtime.h"
+#include "scheduler.h"
+#include "wait.h"
+#include "weft.h"
+#include "worker.h"
+
+static inline uint64_t reason_bits(enum wait_reason r)
+{
+    return (uint64_t)r << WAIT_REASON_SHIFT;
+}
+
+static int reason_code(uint64_t word)
+{
+    switch ((word >> WAIT_REASON_SHIFT) & 3u) {
+    case WAIT_WOKEN:
+        return 0;
+    case WAIT_TIMEDOUT:
+        return -ETIMEDOUT;
+    case WAIT_CANCELED:
+        return -ECANCELED;
+    default:
+        return -ENOMEM;
+    }
+}
+
+/* Win the wait whose key is @key for @reason, if it is still undecided. */
+static bool claim_word(_Atomic uint64_t *word, uint64_t key, enum wait_reason reason)
+{
+    uint64_t v = atomic_load_explicit(word, memory_order_relaxed);
+    while ((v & ~(uint64_t)WAIT_PARKED) == key) {
+        if (atomic_compare_exchange_weak_explicit(word, &v, v | WAIT_CLAIMED | reason_bits(reason),
+                                                  memory_order_acq_rel, memory_order_relaxed))
+            return true;
+    }
+    return false;
+}
+
+bool wt_wait_is_current(const struct fiber *f, uint64_t key)
+{
+    uint64_t v = atomic_load_explicit(&((struct fiber *)f)->wait, memory_order_relaxed);
+    return (v & ~(uint64_t)WAIT_PARKED) == key;
+}
+
+/* Ready fiber @f from wherever we are: this worker's runnext, or the
+ * global queue from a plain thread. */
+static void ready(struct fiber *f)
+{
+    struct worker *w = wt_worker_self();
+    if (w)
+        wt_sched_ready(w, f);
+    else
+        wt_sched_inject(&wt_rt, f);
+}
+
+/* Finish a claimed fiber wait: the second of DONE and PARKED readies it. */
+static void finish_fiber(struct fiber *f)
+{
+    uint64_t old = atomic_fetch_or_explicit(&f->wait, WAIT_DONE, memory_order_acq_rel);
+    if (old & WAIT_PARKED)
+        ready(f);
+}
+
+int wt_wait_begin(struct wait *wt, struct worker *w, enum wait_kind kind, const void *obj)
+{
+    struct fiber *f = w ? w->current : NULL;
+    wt->f = f;
+    wt->kind = kind;
+    wt->obj = obj;
+    wt->deadline = WEFT_FOREVER;
+    wt->w = w;
+    if (!f) {
+        wt->key = ((uint64_t)1 << WAIT_SEQ_SHIFT) | WAIT_WAITING;
+        atomic_init(&wt->own, wt->key);
+        atomic_init(&wt->done, 0);
+        wt->word = &wt->own;
+        return 0;
+    }
+    wt->word = &f->wait;
+    /* Relaxed: between waits only we write the word (every CAS of another
+     * party needs WAITING without CLAIMED, and the last wait is decided). */
+    uint64_t old = atomic_load_explicit(&f->wait, memory_order_relaxed);
+    wt->key = (((old >> WAIT_SEQ_SHIFT) + 1) << WAIT_SEQ_SHIFT) | WAIT_WAITING;
+    atomic_store_explicit(&f->wait, wt->key, memory_order_seq_cst);
+    if (atomic_load_explicit(&f->sync, memory_order_seq_cst) & FIBER_CANCELLED) {
+        if (claim_word(&f->wait, wt->key, WAIT_CANCELED)) {
+            atomic_fetch_or_explicit(&f->wait, WAIT_DONE, memory_order_relaxed);
+            return -ECANCELED;
+        }
+        /* The canceller claimed it first: it finishes at once, and the
+         * park in wt_wait_block() returns at once. Let it. */
+    }
+    return 0;
+}
+
+/* Park commit (runs on the worker's next context, after the switch). */
+static bool commit(struct fiber *f, void *arg)
+{
+    struct wait *wt = arg;
+    if (wt->deadline >= 0) /* room was reserved before parking */
+        wt_timer_push(&wt->w->timers, wt->deadline, f, wt->key);
+    /* From here on wt may be gone (the fiber may run elsewhere at once). */
+    uint64_t old = atomic_fetch_or_explicit(&f->wait, WAIT_PARKED, memory_order_acq_rel);
+    return !(old & WAIT_DONE);
+}
+
+static int block_thread(struct wait *wt, int64_t deadline)
+{
+    for (;;) {
+        /* Acquire pairs with the release store in wt_waiter_finish(). */
+        if (atomic_load_explicit(&wt->done, memory_order_acquire))
+            break;
+        if (wt_os_wait(&wt->done, 0, deadline) == -ETIMEDOUT) {
+            if (claim_word(&wt->own, wt->key, WAIT_TIMEDOUT))
+                return -ETIMEDOUT;
+            deadline = WEFT_FOREVER; /* someone won: they finish soon */
+        }
+    }
+    return reason_code(atomic_load_explicit(&wt->own, memory_order_relaxed));
+}
+
+int wt_wait_block(struct wait *wt, struct worker **wp, int64_t deadline)
+{
+    if (!wt->f)
+        return block_thread(wt, deadline);
+    struct fiber *f = wt->f;
+    struct worker *w = *wp;
+    WT_ASSERT(w && w->current == f);
+    if (deadline >= 0) {
+        enum wait_reason why = WAIT_TIMEDOUT;
+        if (deadline > wt_os_now()) {
+            if (wt_timer_reserve(&w->timers) == 0)
+                wt->deadline = deadline;
+            else
+                why = WAIT_NOMEM;
+        }
+        if (wt->deadline < 0 && claim_word(&f->wait, wt->key, why)) {
+            atomic_fetch_or_explicit(&f->wait, WAIT_DONE, memory_order_relaxed);
+            return why == WAIT_TIMEDOUT ? -ETIMEDOUT : -ENOMEM;
+        }
+    }
+    wt->w = w;
+    f->waiting = wt;
+    w = wt_sched_park(w, commit, wt);
+    f->waiting = NULL;
+    *wp = w;
+    /* Relaxed: we were readied after DONE (see the essay's ordering). */
+    return reason_code(atomic_load_explicit(&f->wait, memory_order_relaxed));
+}
+
+bool wt_waiter_claim(struct waiter *n)
+{
+    return claim_word(n->wait->word, n->wait->key, WAIT_WOKEN);
+}
+
+void wt_waiter_finish(struct waiter *n)
+{
+    struct wait *wt = n->wait;
+    struct fiber *f = wt->f;
+    if (f) {
+        finish_fiber(f);
+        return;
+    }
+    _Atomic uint32_t *done = &wt->done;
+    atomic_fetch_or_explicit(&wt->own, WAIT_DONE, memory_order_relaxed);
+    /* Release pairs with the acquire load in block_thread(). After it the
+     * thread may return: the wake below only names the address. */
+    atomic_store_explicit(done, 1, memory_order_release);
+    wt_os_wake(done, 1);
+}
+
+void wt_wq_push(struct wait_queue *q, struct waiter *n)
+{
+    WT_ASSERT(!n->queued);
+    n->next = NULL;
+    n->prev = q->tail;
+    if (q->tail)
+        q->tail->next = n;
+    else
+        q->head = n;
+    q->tail = n;
+    n->queued = true;
+}
+
+void wt_wq_remove(struct wait_queue *q, struct waiter *n)
+{
+    if (!n->queued)
+        return;
+    if (n->prev)
+        n->prev->next = n->next;
+    else
+        q->head = n->next;
+    if (n->next)
+        n->next->prev = n->prev;
+    else
+        q->tail = n->prev;
+    n->prev = n->next = NULL;
+    n->queued = false;
+}
+
+struct waiter *wt_wq_claim_first(struct wait_queue *q)
+{
+    struct waiter *n;
+    while ((n = q->head)) {
+        wt_wq_remove(q, n);
+        if (wt_waiter_claim(n))
+            return n;
+    }
+    return NULL;
+}
+
+void wt_wait_fire_timer(struct worker *w, struct fiber *f, uint64_t key)
+{
+    (void)w;
+    if (claim_word(&f->wait, key, WAIT_TIMEDOUT))
+        finish_fiber(f);
+}
+
+int wt_wait_cancel(struct fiber *f, uint32_t gen)
+{
+    uint64_t s = atomic_load_explicit(&f->sync, memory_order_acquire);
+    do {
+        if (FIBER_GEN(s) != gen || (s & FIBER_FREE))
+            return -ESRCH;
+        if (s & (FIBER_EXITED | FIBER_CANCELLED))
+            return 0; /* nothing left to cancel, or done before */
+    } while (!atomic_compare_exchange_weak_explicit(&f->sync, &s, s | FIBER_CANCELLED,
+                                                    memory_order_seq_cst, memory_order_acquire));
+    uint64_t v = atomic_load_explicit(&f->wait, memory_order_seq_cst);
+    if (!(v & WAIT_WAITING) || (v & WAIT_CLAIMED))
+        return 0; /* running: its next wait sees the flag */
+    /* The key we read is this fiber's, not a later one's, if the struct was
+     * not recycled in between: the seq_cst load of the key happens after
+     * the key's store, which follows any recycling (generation bump). */
+    if (FIBER_GEN(atomic_load_explicit(&f->sync, memory_order_seq_cst)) != gen)
+        return 0;
+    if (claim_word(&f->wait, v & ~(uint64_t)WAIT_PARKED, WAIT_CANCELED))
+        finish_fiber(f);
+    return 0;
+}
+
+bool wt_wait_cancelled(struct worker *w)
+{
+    return w && w->current &&
+           (atomic_load_explicit(&w->current->sync, memory_order_relaxed) & FIBER_CANCELLED);
+}
+
+/* The public face of cancellation. */
+
+int weft_cancel(weft_fiber h)
+{
+    struct worker *w = wt_worker_self();
+    if (!w && wt_foreign_enter() != 0)
+        return -ECANCELED;
+    struct fiber *f = wt_fiber_lookup(wt_rt.ft, h.id);
+    uint32_t gen = (uint32_t)(h.id >> 32);
+    int r = -EBADF;
+    if (f) {
+        uint32_t cur = FIBER_GEN(atomic_load_explicit(&f->sync, memory_order_acquire));
+        r = gen == 0 || gen > cur ? -EBADF : wt_wait_cancel(f, gen);
+    }
+    if (!w)
+        wt_foreign_leave();
+    return r;
+}
+
+bool weft_cancelled(void)
+{
+    return wt_wait_cancelled(wt_worker_self());
+}
