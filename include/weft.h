@@ -393,5 +393,6 @@ WEFT_API int weft_key_get(weft_key key, void **value);
 /* The rest of the API, one header per area, each included here: include
  * <weft.h> only. Each needs the declarations above. */
 /* WEFT_SUBHEADERS (one line each, kept sorted) */
+#include "weft/group.h"
 
 #endif /* WEFT_H */
