@@ -89,6 +89,14 @@ enum weft_guard {
     WEFT_GUARD_CANARY,      /* no guard page: a canary checked at every switch */
 };
 
+/** What to do when every fiber is blocked and nothing can wake one. */
+enum weft_deadlock {
+    WEFT_DEADLOCK_DEFAULT = 0, /* WEFT_DEADLOCK, else abort under weft_main, off otherwise */
+    WEFT_DEADLOCK_OFF,         /* do not look */
+    WEFT_DEADLOCK_ABORT,       /* print the report and abort(), as Go does */
+    WEFT_DEADLOCK_ERROR,       /* print the report; weft_main returns -EDEADLK */
+};
+
 /** Pinning of workers to cores. */
 enum weft_pin {
     WEFT_PIN_DEFAULT = 0, /* on, unless WEFT_PIN=0 */
@@ -110,12 +118,17 @@ enum weft_pin {
  *              WEFT_STACK_DEFAULT.
  * @guard:      stack guard mode. Default: WEFT_STACK_GUARD (madvise, mprotect,
  *              canary), else the best available.
+ * @deadlock:   deadlock detection (see docs/ARCHITECTURE.md, "Deadlock
+ *              detection"). Default: WEFT_DEADLOCK (off, abort, error), else
+ *              abort for a runtime started by weft_main() and off for one
+ *              started by weft_init(), whose plain threads weft cannot see.
  */
 typedef struct weft_config {
     int workers;
     enum weft_pin pin;
     size_t stack_size;
     enum weft_guard guard;
+    enum weft_deadlock deadlock;
 } weft_config;
 
 /**
@@ -195,11 +208,16 @@ WEFT_API int weft_shutdown(void);
  * @result: if not NULL, receives @fn's return value.
  *
  * Like a Go program's main: when @fn returns, fibers still running are
- * abandoned as weft_shutdown() describes.
+ * abandoned as weft_shutdown() describes. Deadlock detection is on by
+ * default here (@cfg->deadlock): if every fiber blocks on weft primitives
+ * or joins with nothing left to wake one, weft prints "all fibers are
+ * asleep - deadlock!" with each fiber and what it waits on, then aborts
+ * (WEFT_DEADLOCK_ABORT) or returns -EDEADLK (WEFT_DEADLOCK_ERROR).
  *
  * Return: 0; -EBUSY if @fn returned while other fibers were still live (they
- * were abandoned; *@result is still set); any error of weft_init(); -EINVAL
- * if @fn is NULL.
+ * were abandoned; *@result is still set); -EDEADLK after a deadlock report
+ * in WEFT_DEADLOCK_ERROR mode (the blocked fibers were abandoned); any
+ * error of weft_init(); -EINVAL if @fn is NULL.
  * Context: a plain thread.
  */
 WEFT_API int weft_main(const weft_config *cfg, weft_fn fn, void *arg, void **result);

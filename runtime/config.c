@@ -109,6 +109,22 @@ static int env_spawn(enum spawn_policy *out)
     return 0;
 }
 
+static int env_deadlock(enum weft_deadlock *out)
+{
+    const char *v = getenv("WEFT_DEADLOCK");
+    if (!v)
+        return 0;
+    if (strcmp(v, "off") == 0)
+        *out = WEFT_DEADLOCK_OFF;
+    else if (strcmp(v, "abort") == 0)
+        *out = WEFT_DEADLOCK_ABORT;
+    else if (strcmp(v, "error") == 0)
+        *out = WEFT_DEADLOCK_ERROR;
+    else
+        return bad("WEFT_DEADLOCK", v, "off, abort or error");
+    return 0;
+}
+
 static int env_debug(bool *print_bind)
 {
     const char *v = getenv("WEFT_DEBUG");
@@ -154,6 +170,8 @@ int wt_config_resolve(const weft_config *cfg, int default_workers, struct wt_con
         r = env_spawn(&c.spawn);
     if (!r)
         r = env_debug(&c.print_bind);
+    if (!r && cfg->deadlock == WEFT_DEADLOCK_DEFAULT)
+        r = env_deadlock(&c.deadlock);
     errno = saved;
     if (r)
         return r;
@@ -192,6 +210,19 @@ int wt_config_resolve(const weft_config *cfg, int default_workers, struct wt_con
         break;
     default:
         fprintf(stderr, "weft: weft_config.guard=%d: not an enum weft_guard\n", (int)cfg->guard);
+        return -EINVAL;
+    }
+    switch (cfg->deadlock) {
+    case WEFT_DEADLOCK_DEFAULT:
+        break;
+    case WEFT_DEADLOCK_OFF:
+    case WEFT_DEADLOCK_ABORT:
+    case WEFT_DEADLOCK_ERROR:
+        c.deadlock = cfg->deadlock;
+        break;
+    default:
+        fprintf(stderr, "weft: weft_config.deadlock=%d: not an enum weft_deadlock\n",
+                (int)cfg->deadlock);
         return -EINVAL;
     }
     *out = c;

@@ -1,7 +1,7 @@
 /*
  * config.h - the runtime's settings after merging weft_config with the
  * environment (WEFT_WORKERS, WEFT_PIN, WEFT_STACK_SIZE, WEFT_STACK_GUARD,
- * WEFT_DEBUG, WEFT_SPAWN). A non-zero config field wins over the
+ * WEFT_DEBUG, WEFT_SPAWN, WEFT_DEADLOCK). A non-zero config field wins over the
  * environment, which is then not read at all; the environment wins over the
  * defaults. A bad value is
  * refused with a message on stderr that names it.
@@ -26,6 +26,7 @@ struct wt_config {
     enum weft_guard guard;
     bool print_bind; /* WEFT_DEBUG=bind */
     enum spawn_policy spawn;
+    enum weft_deadlock deadlock; /* DEFAULT until the runtime's start resolves it */
 };
 
 /* Fill @out from @cfg (may be NULL) and the environment. @default_workers

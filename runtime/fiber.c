@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "deadlock.h"
 #include "debug.h"
 #include "fiber.h"
 #include "fiber_table.h"
@@ -16,6 +17,7 @@
 #include "runtime.h"
 #include "scheduler.h"
 #include "stack.h"
+#include "wait.h"
 #include "worker.h"
 
 static_assert(offsetof(struct fiber, index) + sizeof(uint32_t) <= 64,
@@ -32,6 +34,11 @@ static struct fiber_cache *cache_of(struct worker *w)
 }
 
 int weft_spawn(weft_fiber *out, weft_fn fn, void *arg, const weft_fiber_attr *attr)
+{
+    return wt_fiber_spawn(out, fn, arg, attr, false);
+}
+
+int wt_fiber_spawn(weft_fiber *out, weft_fn fn, void *arg, const weft_fiber_attr *attr, bool root)
 {
     size_t stack_size = 0, namelen = 0;
     const char *name = NULL;
@@ -80,10 +87,15 @@ int weft_spawn(weft_fiber *out, weft_fn fn, void *arg, const weft_fiber_attr *at
     atomic_store_explicit(&f->sync, s, memory_order_relaxed);
     if (out)
         *out = wt_fiber_handle(f, s);
-    if (w)
+    if (w) {
+        wt_count(&w->live_delta, 1);
         wt_sched_spawn(w, f); /* work-first may switch: w is stale after this */
-    else
+    } else {
+        atomic_fetch_add_explicit(&wt_rt.foreign_live, 1, memory_order_relaxed);
+        if (!root)
+            wt_deadlock_note_foreign();
         wt_sched_inject(&wt_rt, f);
+    }
 out:
     if (!w)
         wt_foreign_leave();
@@ -144,6 +156,10 @@ static bool join_commit(struct fiber *self, void *arg)
 
 static int join_foreign(struct fiber *f, uint64_t id, void **result)
 {
+    bool root = wt_rt.main_mode &&
+                id == atomic_load_explicit(&wt_rt.main_root, memory_order_relaxed);
+    if (!root)
+        wt_deadlock_note_foreign();
     uint64_t s;
     int r = claim(f, id, 0, &s);
     if (r)
@@ -162,6 +178,11 @@ static int join_foreign(struct fiber *f, uint64_t id, void **result)
             }
         }
         if (parked) {
+            /* weft_main's thread now waits: if every fiber is already
+             * blocked, the workers went idle before this made the deadlock
+             * complete. Have them look again (deadlock.c). */
+            if (root)
+                wt_sched_wake_all(&wt_rt);
             /* Acquire pairs with the release store of done by the exiting
              * side (or by shutdown, which also sets err). */
             while (atomic_load_explicit(&fw.done, memory_order_acquire) == 0)
@@ -195,8 +216,15 @@ int weft_join(weft_fiber h, void **result)
     if (r)
         return r;
     if (!(s & FIBER_EXITED)) {
-        f->joiner = w->current;
+        struct fiber *self = w->current;
+        /* Not a wait of wait.h: only described, for reports and dumps. */
+        struct wait desc = {.f = self, .kind = WAITK_JOIN, .obj = f};
+        f->joiner = self;
+        self->waiting = &desc;
+        wt_count(&w->blocked_delta, 1);
         w = wt_sched_park(w, join_commit, f);
+        wt_count(&w->blocked_delta, -1);
+        self->waiting = NULL;
     }
     return collect(w, f, result);
 }
@@ -230,6 +258,7 @@ bool wt_fiber_publish_exit(struct worker *w, struct fiber *f)
 {
     /* acq_rel: release the result to the reaper; acquire the joiner
      * pointer published with JOINWAIT. */
+    wt_count(&w->live_delta, -1);
     uint64_t old = atomic_fetch_or_explicit(&f->sync, FIBER_EXITED, memory_order_acq_rel);
     if (old & FIBER_DETACHED)
         return true;
@@ -268,22 +297,29 @@ _Noreturn void wt_fiber_main(void *arg)
     wt_sched_exit(w);
 }
 
+void wt_fiber_fail_foreign_join(struct fiber *f, int err)
+{
+    uint64_t s = atomic_load_explicit(&f->sync, memory_order_acquire);
+    if (!(s & FIBER_JOINWAIT) || !(s & FIBER_FOREIGN) || (s & FIBER_EXITED))
+        return;
+    /* Clear the bits first so that a later scan never touches the waiter
+     * again once it has returned. */
+    atomic_fetch_and_explicit(&f->sync, ~(uint64_t)(FIBER_JOINWAIT | FIBER_FOREIGN),
+                              memory_order_acq_rel);
+    struct foreign_waiter *fw = f->fwaiter;
+    fw->err = err;
+    /* Release pairs with the acquire load in join_foreign(). */
+    atomic_store_explicit(&fw->done, 1, memory_order_release);
+    wt_os_wake(&fw->done, 1);
+}
+
 static void abandon_one(struct fiber *f, void *arg)
 {
     size_t *live = arg;
     uint64_t s = atomic_load_explicit(&f->sync, memory_order_acquire);
     if (s & FIBER_FREE)
         return;
-    if ((s & FIBER_JOINWAIT) && (s & FIBER_FOREIGN) && !(s & FIBER_EXITED)) {
-        /* Clear the bits first so that a later scan never touches the
-         * waiter again once it has returned. */
-        atomic_fetch_and_explicit(&f->sync, ~(uint64_t)(FIBER_JOINWAIT | FIBER_FOREIGN),
-                                  memory_order_acq_rel);
-        struct foreign_waiter *fw = f->fwaiter;
-        fw->err = -ECANCELED;
-        atomic_store_explicit(&fw->done, 1, memory_order_release);
-        wt_os_wake(&fw->done, 1);
-    }
+    wt_fiber_fail_foreign_join(f, -ECANCELED);
     if (f->stack) {
         wt_san_fiber_fini(&f->san);
         f->stack = NULL; /* its region is unmapped by wt_stack_global_fini() */

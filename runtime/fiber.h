@@ -110,6 +110,15 @@ void wt_fiber_finish_exit(struct worker *w, struct fiber *f);
 /* Entry point of every fiber (wt_context_init's @entry). */
 _Noreturn void wt_fiber_main(void *arg);
 
+/* Wake the plain thread blocked in weft_join() on @f, if one is, making
+ * that join return @err; @f then belongs to shutdown. Workers must be idle
+ * or stopped. */
+void wt_fiber_fail_foreign_join(struct fiber *f, int err);
+
+/* weft_spawn; @root: weft_main's root fiber, not counted as a plain
+ * thread's doing by the deadlock check. */
+int wt_fiber_spawn(weft_fiber *out, weft_fn fn, void *arg, const weft_fiber_attr *attr, bool root);
+
 /* Wake the plain threads blocked in weft_join() with -ECANCELED; the
  * workers must already be stopped. Returns how many fibers were still live. */
 size_t wt_fiber_abandon_all(void);

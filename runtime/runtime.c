@@ -96,6 +96,13 @@ static int start(struct runtime *rt, const weft_config *cfg)
     atomic_init(&rt->nidle, 0);
     atomic_init(&rt->nspinning, 0);
     atomic_init(&rt->waking, false);
+    atomic_init(&rt->idle_epoch, 0);
+    atomic_init(&rt->foreign_live, 0);
+    atomic_init(&rt->foreign_used, false);
+    atomic_init(&rt->checking, false);
+    atomic_init(&rt->main_root, 0);
+    if (rt->cfg.deadlock == WEFT_DEADLOCK_DEFAULT)
+        rt->cfg.deadlock = rt->main_mode ? WEFT_DEADLOCK_ABORT : WEFT_DEADLOCK_OFF;
     rt->nworkers = rt->cfg.workers;
     size_t bytes = (size_t)rt->nworkers * sizeof(struct worker);
     rt->workers =
@@ -109,6 +116,7 @@ static int start(struct runtime *rt, const weft_config *cfg)
         w->index = ndeques;
         w->rt = rt;
         w->rng = 0x9E3779B97F4A7C15ull * (uint64_t)(ndeques + 1);
+        atomic_init(&w->idle_timer, -1);
         if (wt_deque_init(&w->runq, DEQUE_INITIAL) != 0)
             goto out_deques;
     }
@@ -143,7 +151,7 @@ out_teardown:
     return r;
 }
 
-int weft_init(const weft_config *cfg)
+static int init(const weft_config *cfg, bool main_mode)
 {
     if (wt_worker_self())
         return -EBUSY;
@@ -152,10 +160,16 @@ int weft_init(const weft_config *cfg)
                                                  memory_order_seq_cst, memory_order_seq_cst))
         return -EBUSY;
     int saved = errno;
+    wt_rt.main_mode = main_mode;
     int r = start(&wt_rt, cfg);
     errno = saved;
     atomic_store_explicit(&wt_rt.state, r ? RT_STOPPED : RT_RUNNING, memory_order_seq_cst);
     return r;
+}
+
+int weft_init(const weft_config *cfg)
+{
+    return init(cfg, false);
 }
 
 int weft_shutdown(void)
@@ -188,15 +202,19 @@ int weft_main(const weft_config *cfg, weft_fn fn, void *arg, void **result)
 {
     if (!fn)
         return -EINVAL;
-    int r = weft_init(cfg);
+    int r = init(cfg, true);
     if (r)
         return r;
     weft_fiber root;
     weft_fiber_attr attr = {.name = "main"};
     void *res = NULL;
-    r = weft_spawn(&root, fn, arg, &attr);
-    if (r == 0)
+    r = wt_fiber_spawn(&root, fn, arg, &attr, true);
+    if (r == 0) {
+        /* Before the join: the deadlock check needs the root's handle, and
+         * stays quiet until it finds the root joined by us. */
+        atomic_store_explicit(&wt_rt.main_root, root.id, memory_order_release);
         r = weft_join(root, &res);
+    }
     int s = weft_shutdown();
     if (r)
         return r;

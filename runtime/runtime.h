@@ -40,6 +40,12 @@ struct runtime {
 
     /* Written by plain threads entering API calls (see runtime.c). */
     alignas(WT_CACHE_LINE) _Atomic int nforeign;
+    /* The deadlock detector's view of plain threads (deadlock.c). */
+    _Atomic int64_t foreign_live; /* fibers spawned by plain threads, minus none */
+    _Atomic bool foreign_used;    /* a plain thread other than weft_main's waited or woke */
+    _Atomic bool checking;        /* a deadlock check is running */
+    bool main_mode;               /* started by weft_main: its thread waits in one join */
+    _Atomic uint64_t main_root;   /* weft_main's root fiber handle; 0 before it exists */
 
     /* The idle protocol (scheduler.c), written whenever a worker spins,
      * idles or wakes: on a line of its own, so that those writes do not
@@ -48,6 +54,7 @@ struct runtime {
     _Atomic int nidle;                                /* workers in idle() */
     _Atomic int nspinning;                            /* workers looking for work to steal */
     _Atomic bool waking;                              /* a wake-up is in flight */
+    _Atomic uint32_t idle_epoch;                      /* idle() exits, for the deadlock check */
 
     /* Written by every injection from a plain thread. */
     alignas(WT_CACHE_LINE) struct global_queue gq;

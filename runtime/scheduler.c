@@ -57,6 +57,7 @@
 #include <errno.h>
 #include <sched.h>
 
+#include "deadlock.h"
 #include "debug.h"
 #include "deque.h"
 #include "fiber.h"
@@ -411,6 +412,8 @@ static void idle(struct worker *w)
 {
     struct runtime *rt = w->rt;
     uint32_t seq = atomic_load_explicit(&rt->idle_seq, memory_order_seq_cst);
+    /* Relaxed: published to the deadlock check by the nidle RMW below. */
+    atomic_store_explicit(&w->idle_timer, wt_timer_next(&w->timers), memory_order_relaxed);
     atomic_fetch_add_explicit(&rt->nidle, 1, memory_order_seq_cst);
     if (w->spinning) {
         w->spinning = false;
@@ -423,8 +426,10 @@ static void idle(struct worker *w)
     atomic_store_explicit(&rt->waking, false, memory_order_seq_cst);
     if (!work_visible(rt) && !stopping(rt)) {
         wt_stack_trim(&rt->stacks, &w->stacks);
+        wt_deadlock_check(w);
         wt_os_wait(&rt->idle_seq, seq, wt_timer_next(&w->timers));
     }
+    atomic_fetch_add_explicit(&rt->idle_epoch, 1, memory_order_seq_cst);
     atomic_fetch_sub_explicit(&rt->nidle, 1, memory_order_seq_cst);
     /* Before looking for work, so that a waker that saw waking set and
      * left it to us is seen (the essay's argument (1)). */

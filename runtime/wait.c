@@ -26,6 +26,7 @@
  */
 #include <errno.h>
 
+#include "deadlock.h"
 #include "debug.h"
 #include "fiber.h"
 #include "fiber_table.h"
@@ -78,10 +79,12 @@ bool wt_wait_is_current(const struct fiber *f, uint64_t key)
 static void ready(struct fiber *f)
 {
     struct worker *w = wt_worker_self();
-    if (w)
+    if (w) {
         wt_sched_ready(w, f);
-    else
+    } else {
+        wt_deadlock_note_foreign();
         wt_sched_inject(&wt_rt, f);
+    }
 }
 
 /* Finish a claimed fiber wait: the second of DONE and PARKED readies it. */
@@ -101,6 +104,7 @@ int wt_wait_begin(struct wait *wt, struct worker *w, enum wait_kind kind, const 
     wt->deadline = WEFT_FOREVER;
     wt->w = w;
     if (!f) {
+        wt_deadlock_note_foreign();
         wt->key = ((uint64_t)1 << WAIT_SEQ_SHIFT) | WAIT_WAITING;
         atomic_init(&wt->own, wt->key);
         atomic_init(&wt->done, 0);
@@ -172,7 +176,14 @@ int wt_wait_block(struct wait *wt, struct worker **wp, int64_t deadline)
     }
     wt->w = w;
     f->waiting = wt;
+    /* Only another fiber can end a wait with no deadline on a primitive:
+     * the deadlock check counts them (deadlock.c). */
+    bool prone = wt->deadline < 0 && wt_kind_is_deadlock_prone(wt->kind);
+    if (prone)
+        wt_count(&w->blocked_delta, 1);
     w = wt_sched_park(w, commit, wt);
+    if (prone)
+        wt_count(&w->blocked_delta, -1);
     f->waiting = NULL;
     *wp = w;
     /* Relaxed: we were readied after DONE (see the essay's ordering). */
@@ -283,6 +294,8 @@ int weft_cancel(weft_fiber h)
     struct worker *w = wt_worker_self();
     if (!w && wt_foreign_enter() != 0)
         return -ECANCELED;
+    if (!w)
+        wt_deadlock_note_foreign();
     struct fiber *f = wt_fiber_lookup(wt_rt.ft, h.id);
     uint32_t gen = (uint32_t)(h.id >> 32);
     int r = -EBADF;

@@ -40,6 +40,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct fiber;
@@ -83,6 +84,7 @@ enum wait_kind {
     WAITK_FD,
     WAITK_OFFLOAD,
     WAITK_SIGNAL,
+    WAITK_JOIN, /* weft_join (fiber.c); not a struct wait of this protocol */
 };
 
 struct wait {

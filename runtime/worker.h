@@ -61,6 +61,13 @@ struct worker {
     pthread_t thread;
     void *altstack; /* SIGSEGV handler stack */
 
+    /* Written by the owner only (relaxed load + store), read by the
+     * deadlock check while every worker is idle (deadlock.c). Deltas: a
+     * fiber may be counted up here and down on another worker. */
+    _Atomic int64_t live_delta;    /* fibers spawned here minus fibers that ended here */
+    _Atomic int64_t blocked_delta; /* fibers that began a deadlock-prone block here, minus ends */
+    _Atomic int64_t idle_timer;    /* earliest timer while idle, -1: none */
+
     /* Shared: thieves steal from runq (deque.c has the ordering argument). */
     alignas(WT_CACHE_LINE) struct deque runq;
 };

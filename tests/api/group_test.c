@@ -27,6 +27,22 @@ static int task_ok(void *arg)
     return 0;
 }
 
+/* A member that ends in a set place: once exactly @running members of @g
+ * are left (itself included), it returns @code. End order is thereby fixed
+ * by the group's own count, not by timing. */
+struct ordered {
+    weft_group *g;
+    int running, code;
+};
+
+static int task_ordered(void *arg)
+{
+    struct ordered *o = arg;
+    while (weft_group_running(o->g) > o->running)
+        weft_yield();
+    return o->code;
+}
+
 static int task_code(void *arg)
 {
     weft_sleep((intptr_t)arg * MS);
@@ -52,10 +68,11 @@ static void *wait_all(void *arg)
     EXPECT_EQ(weft_group_wait(&g), 0); /* nothing left: at once */
     EXPECT_EQ(weft_group_destroy(&g), 0);
 
-    /* First error in end order: 3 ms ends before 9 ms. */
-    EXPECT_EQ(weft_group_go(&g, task_code, (void *)9, NULL), 0);
-    EXPECT_EQ(weft_group_go(&g, task_code, (void *)3, NULL), 1);
-    EXPECT_EQ(weft_group_go(&g, task_ok, NULL, NULL), 2);
+    /* First error in end order: -3 ends second, -9 last. */
+    struct ordered last = {&g, 1, -9}, second = {&g, 2, -3}, first = {&g, 3, 0};
+    EXPECT_EQ(weft_group_go(&g, task_ordered, &last, NULL), 0);
+    EXPECT_EQ(weft_group_go(&g, task_ordered, &second, NULL), 1);
+    EXPECT_EQ(weft_group_go(&g, task_ordered, &first, NULL), 2);
     EXPECT_EQ(weft_group_wait(&g), -3);
     EXPECT_EQ(weft_group_destroy(&g), 0);
     return NULL;
@@ -72,21 +89,24 @@ static void *wait_any(void *arg)
 {
     (void)arg;
     weft_group g = WEFT_GROUP_INIT;
-    int order[] = {30, 10, 20};
+    /* Member 0 ends last, 1 first, 2 second (see task_ordered). */
+    struct ordered o[3] = {{&g, 1, -30}, {&g, 3, -10}, {&g, 2, -20}};
     for (int i = 0; i < 3; i++)
-        CHECK(weft_group_go(&g, task_code, (void *)(intptr_t)order[i], NULL) == i);
+        CHECK(weft_group_go(&g, task_ordered, &o[i], NULL) == i);
     int idx, err, seen = 0;
     int expect_idx[] = {1, 2, 0};
     for (int k = 0; k < 3; k++) {
         CHECK_OK(weft_group_wait_any(&g, &idx, &err, WEFT_FOREVER));
         EXPECT_EQ(idx, expect_idx[k]);
-        EXPECT_EQ(err, -order[idx]);
+        EXPECT_EQ(err, o[idx].code);
         seen |= 1 << idx;
     }
     EXPECT_EQ(seen, 7);
     EXPECT_EQ(weft_group_wait_any(&g, &idx, &err, WEFT_FOREVER), -ECHILD);
     EXPECT_EQ(weft_group_wait(&g), 0); /* reported members do not count again */
     EXPECT_EQ(weft_group_go(&g, task_code, (void *)50, NULL), 3);
+    /* One-sided: a member that sleeps 50 ms cannot have ended within 1 ms
+     * of being spawned. */
     EXPECT_EQ(weft_group_wait_any(&g, &idx, &err, weft_deadline_after(MS)), -ETIMEDOUT);
     EXPECT_EQ(weft_group_wait_any(&g, &idx, &err, 0), -ETIMEDOUT);
     EXPECT_EQ(weft_group_wait_any(&g, &idx, &err, -5), -EINVAL);
