@@ -189,13 +189,15 @@ WEFT_API int weft_init(const weft_config *cfg);
  * fiber's next switch (yield, park or exit), then stops the workers and
  * abandons every fiber that has not ended or has ended but not been joined:
  * such fibers never run again and their stacks are unmapped (memory they
- * allocated themselves is theirs to leak). Plain threads blocked in
- * weft_join() return -ECANCELED. A fiber that never yields keeps shutdown
- * waiting for it.
+ * allocated themselves is theirs to leak). Plain threads blocked in any weft
+ * call (weft_join, a channel, a lock...) return -ECANCELED. Channels not
+ * freed are retired: their handles become stale (-EBADF). A fiber that
+ * never yields keeps shutdown waiting for it.
  *
- * Return: 0 if no fiber was abandoned; -EBUSY if some were (the runtime is
- * shut down either way, so this is also a leak check); -ECANCELED if the
- * runtime was not running; -EDEADLK if called from a fiber.
+ * Return: 0 if nothing was abandoned; -EBUSY if fibers were abandoned or
+ * channels left unfreed (the runtime is shut down either way, so this is
+ * also a leak check); -ECANCELED if the runtime was not running; -EDEADLK
+ * if called from a fiber.
  * Context: a plain thread.
  */
 WEFT_API int weft_shutdown(void);
@@ -411,6 +413,10 @@ WEFT_API int weft_key_get(weft_key key, void **value);
 /* The rest of the API, one header per area, each included here: include
  * <weft.h> only. Each needs the declarations above. */
 /* WEFT_SUBHEADERS (one line each, kept sorted) */
+#include "weft/chan.h"
+#include "weft/debug.h"
 #include "weft/group.h"
+#include "weft/io.h"
+#include "weft/sync.h"
 
 #endif /* WEFT_H */

@@ -125,21 +125,43 @@ static int env_deadlock(enum weft_deadlock *out)
     return 0;
 }
 
-static int env_debug(bool *print_bind)
+/* MS of a WEFT_DEBUG "name=MS" token: 0..60000. */
+static bool parse_ms(const char *v, int *out)
 {
+    if (*v < '0' || *v > '9')
+        return false;
+    char *end;
+    errno = 0;
+    long ms = strtol(v, &end, 10);
+    if (errno || *end || ms > 60000)
+        return false;
+    *out = (int)ms;
+    return true;
+}
+
+static int env_debug(struct wt_config *c)
+{
+    static const char expect[] =
+        "a comma-separated list of: bind, schedtrace=MS, stall=MS (0: off), sigquit";
     const char *v = getenv("WEFT_DEBUG");
     if (!v || !*v)
         return 0;
     char buf[256];
     if (strlen(v) >= sizeof buf)
-        return bad("WEFT_DEBUG", v, "a short comma-separated list of: bind");
+        return bad("WEFT_DEBUG", v, expect);
     strcpy(buf, v);
     char *save = NULL;
     for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         if (strcmp(tok, "bind") == 0)
-            *print_bind = true;
+            c->print_bind = true;
+        else if (strcmp(tok, "sigquit") == 0)
+            c->sigquit = true;
+        else if (strncmp(tok, "schedtrace=", 11) == 0 && parse_ms(tok + 11, &c->schedtrace_ms))
+            continue;
+        else if (strncmp(tok, "stall=", 6) == 0 && parse_ms(tok + 6, &c->stall_ms))
+            continue;
         else
-            return bad("WEFT_DEBUG", v, "a comma-separated list of: bind");
+            return bad("WEFT_DEBUG", v, expect);
     }
     return 0;
 }
@@ -156,6 +178,7 @@ int wt_config_resolve(const weft_config *cfg, int default_workers, struct wt_con
         .stack_size = WEFT_STACK_DEFAULT,
         .guard = WEFT_GUARD_DEFAULT,
         .print_bind = false,
+        .stall_ms = 10,
         .spawn = SPAWN_HELP_FIRST,
     };
     /* An environment variable is read only where its field is zero. */
@@ -169,7 +192,7 @@ int wt_config_resolve(const weft_config *cfg, int default_workers, struct wt_con
     if (!r)
         r = env_spawn(&c.spawn);
     if (!r)
-        r = env_debug(&c.print_bind);
+        r = env_debug(&c);
     if (!r && cfg->deadlock == WEFT_DEADLOCK_DEFAULT)
         r = env_deadlock(&c.deadlock);
     errno = saved;

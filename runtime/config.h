@@ -24,7 +24,10 @@ struct wt_config {
     bool pin;
     size_t stack_size; /* page multiple */
     enum weft_guard guard;
-    bool print_bind; /* WEFT_DEBUG=bind */
+    bool print_bind;   /* WEFT_DEBUG=bind */
+    int schedtrace_ms; /* WEFT_DEBUG=schedtrace=MS: 0 off */
+    int stall_ms;      /* WEFT_DEBUG=stall=MS: 0 off; default 10 */
+    bool sigquit;      /* WEFT_DEBUG=sigquit: SIGQUIT prints weft_dump */
     enum spawn_policy spawn;
     enum weft_deadlock deadlock; /* DEFAULT until the runtime's start resolves it */
 };

@@ -32,8 +32,10 @@
 #include <stdlib.h>
 
 #include "deadlock.h"
+#include "dump.h"
 #include "fiber.h"
 #include "fiber_table.h"
+#include "os.h"
 #include "runtime.h"
 #include "worker.h"
 
@@ -113,7 +115,8 @@ static bool everyone_blocked(struct runtime *rt)
 }
 
 struct report {
-    FILE *out;
+    struct runtime *rt;
+    int64_t now;
     size_t shown, total;
 };
 
@@ -123,24 +126,19 @@ static void report_one(struct fiber *f, void *arg)
     uint64_t s = atomic_load_explicit(&f->sync, memory_order_acquire);
     if (s & (FIBER_FREE | FIBER_EXITED))
         return;
+    if (r->shown++ < REPORT_MAX)
+        wt_dump_fiber(stderr, r->rt, f, r->now);
     r->total++;
-    if (r->shown == REPORT_MAX)
-        return;
-    r->shown++;
-    const struct wait *wt = f->waiting;
-    fprintf(r->out, "fiber %u \"%s\" (handle 0x%016llx) [%s %p]\n", f->index + 1, wt_fiber_name(f),
-            (unsigned long long)wt_fiber_handle(f, s).id,
-            wt ? wt_wait_kind_name(wt->kind) : "not started", wt ? wt->obj : NULL);
 }
 
 static void report(struct runtime *rt)
 {
-    struct report r = {.out = stderr};
+    struct report r = {.rt = rt, .now = wt_os_now()};
     flockfile(stderr);
     fputs("weft: all fibers are asleep - deadlock!\n\n", stderr);
     wt_fiber_table_each(rt->ft, report_one, &r);
-    if (r.shown < r.total)
-        fprintf(stderr, "... and %zu more fibers\n", r.total - r.shown);
+    if (r.total > REPORT_MAX)
+        fprintf(stderr, "... and %zu more fibers\n", r.total - REPORT_MAX);
     fputc('\n', stderr);
     funlockfile(stderr);
     fflush(stderr);

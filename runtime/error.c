@@ -39,6 +39,16 @@ const char *weft_strerror(int err)
         return "not supported on this system";
     case -ETIMEDOUT:
         return "deadline passed";
+    case -EOVERFLOW:
+        return "a count would exceed its limit";
+    case -ECONNRESET:
+        return "connection reset by peer";
+    case -ECONNREFUSED:
+        return "connection refused";
+    case -EMFILE:
+        return "too many open files";
+    case -ENOTSOCK:
+        return "not a socket";
     default:
         return "unknown error";
     }

@@ -35,10 +35,11 @@ static struct fiber_cache *cache_of(struct worker *w)
 
 int weft_spawn(weft_fiber *out, weft_fn fn, void *arg, const weft_fiber_attr *attr)
 {
-    return wt_fiber_spawn(out, fn, arg, attr, false);
+    return wt_fiber_spawn(out, fn, arg, attr, false, __builtin_return_address(0));
 }
 
-int wt_fiber_spawn(weft_fiber *out, weft_fn fn, void *arg, const weft_fiber_attr *attr, bool root)
+int wt_fiber_spawn(weft_fiber *out, weft_fn fn, void *arg, const weft_fiber_attr *attr, bool root,
+                   const void *site)
 {
     size_t stack_size = 0, namelen = 0;
     const char *name = NULL;
@@ -72,7 +73,7 @@ int wt_fiber_spawn(weft_fiber *out, weft_fn fn, void *arg, const weft_fiber_attr
     }
     f->fn = fn;
     f->arg = arg;
-    f->result = NULL;
+    f->spawn_site = site;
     f->stack = NULL;
     f->stack_size = stack_size == wt_rt.stacks.default_size ? 0 : (uint32_t)stack_size;
     uint64_t s = atomic_load_explicit(&f->sync, memory_order_relaxed);
@@ -89,9 +90,11 @@ int wt_fiber_spawn(weft_fiber *out, weft_fn fn, void *arg, const weft_fiber_attr
         *out = wt_fiber_handle(f, s);
     if (w) {
         wt_count(&w->live_delta, 1);
+        WT_STAT(w, spawns);
         wt_sched_spawn(w, f); /* work-first may switch: w is stale after this */
     } else {
         atomic_fetch_add_explicit(&wt_rt.foreign_live, 1, memory_order_relaxed);
+        wt_stat_inc_shared(&wt_rt.shared_stats.spawns);
         if (!root)
             wt_deadlock_note_foreign();
         wt_sched_inject(&wt_rt, f);
@@ -156,8 +159,8 @@ static bool join_commit(struct fiber *self, void *arg)
 
 static int join_foreign(struct fiber *f, uint64_t id, void **result)
 {
-    bool root = wt_rt.main_mode &&
-                id == atomic_load_explicit(&wt_rt.main_root, memory_order_relaxed);
+    bool root =
+        wt_rt.main_mode && id == atomic_load_explicit(&wt_rt.main_root, memory_order_relaxed);
     if (!root)
         wt_deadlock_note_foreign();
     uint64_t s;
@@ -220,11 +223,11 @@ int weft_join(weft_fiber h, void **result)
         /* Not a wait of wait.h: only described, for reports and dumps. */
         struct wait desc = {.f = self, .kind = WAITK_JOIN, .obj = f};
         f->joiner = self;
-        self->waiting = &desc;
+        atomic_store_explicit(&self->waiting, &desc, memory_order_release);
         wt_count(&w->blocked_delta, 1);
         w = wt_sched_park(w, join_commit, f);
         wt_count(&w->blocked_delta, -1);
-        self->waiting = NULL;
+        atomic_store_explicit(&self->waiting, NULL, memory_order_relaxed);
     }
     return collect(w, f, result);
 }

@@ -64,7 +64,10 @@ struct fiber {
     _Atomic uint64_t sync;             /* generation and FIBER_* flags, see above */
     weft_fn fn;
     void *arg;
-    void *result;
+    union {
+        void *result;           /* set when it returns */
+        const void *spawn_site; /* until then: where weft_spawn was called from */
+    };
     struct stack *stack; /* NULL until first run; released at exit */
     uint32_t stack_size; /* requested usable size; 0: the default (<= WEFT_STACK_MAX) */
     uint32_t index;      /* slot in the fiber table */
@@ -73,8 +76,10 @@ struct fiber {
         struct fiber *joiner;           /* JOINWAIT without FOREIGN */
         struct foreign_waiter *fwaiter; /* JOINWAIT with FOREIGN */
     };
-    _Atomic uint64_t wait;    /* claim word of its current wait (wait.h); never reset */
-    struct wait *waiting;     /* that wait while it blocks, for dumps; NULL otherwise */
+    _Atomic uint64_t wait; /* claim word of its current wait (wait.h); never reset */
+    /* That wait while it blocks, for dumps and the deadlock report: stored
+     * with release once the wait is filled in, loaded with acquire. */
+    _Atomic(struct wait *) waiting;
     bool fls_used;            /* the fiber-local slots (wt_fiber_fls) are initialised */
     struct wt_san san;        /* set when a stack is bound */
     char name[WEFT_NAME_MAX]; /* valid if FIBER_NAMED */
@@ -117,7 +122,8 @@ void wt_fiber_fail_foreign_join(struct fiber *f, int err);
 
 /* weft_spawn; @root: weft_main's root fiber, not counted as a plain
  * thread's doing by the deadlock check. */
-int wt_fiber_spawn(weft_fiber *out, weft_fn fn, void *arg, const weft_fiber_attr *attr, bool root);
+int wt_fiber_spawn(weft_fiber *out, weft_fn fn, void *arg, const weft_fiber_attr *attr, bool root,
+                   const void *site);
 
 /* Wake the plain threads blocked in weft_join() with -ECANCELED; the
  * workers must already be stopped. Returns how many fibers were still live. */

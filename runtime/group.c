@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "fiber.h"
 #include "spinlock.h"
 #include "wait.h"
 #include "weft.h"
@@ -162,7 +163,7 @@ int weft_group_go(weft_group *pub, weft_task_fn fn, void *arg, const weft_fiber_
     weft_fiber_attr a = attr ? *attr : (weft_fiber_attr){0};
     a.detached = true;
     int index = m->index;
-    int r = weft_spawn(NULL, member_main, m, &a);
+    int r = wt_fiber_spawn(NULL, member_main, m, &a, false, __builtin_return_address(0));
     if (r == 0)
         return index; /* m may be gone already */
     wt_spin_lock(&g->lock);

@@ -16,7 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chan.h"
 #include "fiber.h"
+#include "monitor.h"
+#include "netpoll.h"
 #include "os.h"
 #include "overflow.h"
 #include "runtime.h"
@@ -45,6 +48,8 @@ void wt_foreign_leave(void)
 /* Free what start() built; the workers are not running. */
 static void teardown(struct runtime *rt, int nstarted_deques)
 {
+    /* Closes the poller; the user's fds stay open. No-op if never opened. */
+    wt_netpoll_fini();
     for (int i = 0; i < nstarted_deques; i++) {
         struct worker *w = &rt->workers[i];
         wt_timer_fini(&w->timers);
@@ -100,6 +105,10 @@ static int start(struct runtime *rt, const weft_config *cfg)
     atomic_init(&rt->foreign_live, 0);
     atomic_init(&rt->foreign_used, false);
     atomic_init(&rt->checking, false);
+    atomic_init(&rt->shared_stats.spawns, 0);
+    atomic_init(&rt->shared_stats.wakeups, 0);
+    atomic_init(&rt->shared_stats.offloads, 0);
+    atomic_init(&rt->shared_stats.polls, 0);
     atomic_init(&rt->main_root, 0);
     if (rt->cfg.deadlock == WEFT_DEADLOCK_DEFAULT)
         rt->cfg.deadlock = rt->main_mode ? WEFT_DEADLOCK_ABORT : WEFT_DEADLOCK_OFF;
@@ -130,6 +139,11 @@ static int start(struct runtime *rt, const weft_config *cfg)
                 fprintf(stderr, "%s\n", line);
         }
     }
+    /* The netpoller: an epoll fd and an eventfd, opened always (two system
+     * calls here; none on any scheduling path until a fiber waits on an fd). */
+    r = wt_netpoll_init(rt->nworkers);
+    if (r)
+        goto out_deques;
     r = wt_overflow_install();
     if (r)
         goto out_deques;
@@ -140,6 +154,12 @@ static int start(struct runtime *rt, const weft_config *cfg)
             wt_overflow_uninstall();
             goto out_deques;
         }
+    }
+    r = wt_monitor_start(rt);
+    if (r) {
+        stop_workers(rt, rt->nworkers);
+        wt_overflow_uninstall();
+        goto out_deques;
     }
     return 0;
 
@@ -182,20 +202,25 @@ int weft_shutdown(void)
                                                  memory_order_seq_cst, memory_order_seq_cst))
         return -ECANCELED;
     int saved = errno;
+    wt_monitor_stop(rt); /* it reads the workers: first */
     stop_workers(rt, rt->nworkers);
     /* Workers are gone: wake plain threads in weft_join, wait them out. */
     size_t live;
     for (;;) {
         live = wt_fiber_abandon_all();
+        wt_wait_cancel_plain_all(); /* plain threads blocked in other calls */
         if (atomic_load_explicit(&rt->nforeign, memory_order_seq_cst) == 0)
             break;
         wt_os_sleep_until(wt_os_now() + 1000000);
     }
+    /* No fiber runs and no plain thread is inside: channels still made are
+     * leaks of this runtime; retire them (chan.c). */
+    size_t leaked = wt_chan_reclaim_all();
     wt_overflow_uninstall();
     teardown(rt, rt->nworkers);
     errno = saved;
     atomic_store_explicit(&rt->state, RT_STOPPED, memory_order_seq_cst);
-    return live ? -EBUSY : 0;
+    return live || leaked ? -EBUSY : 0;
 }
 
 int weft_main(const weft_config *cfg, weft_fn fn, void *arg, void **result)
@@ -208,7 +233,7 @@ int weft_main(const weft_config *cfg, weft_fn fn, void *arg, void **result)
     weft_fiber root;
     weft_fiber_attr attr = {.name = "main"};
     void *res = NULL;
-    r = wt_fiber_spawn(&root, fn, arg, &attr, true);
+    r = wt_fiber_spawn(&root, fn, arg, &attr, true, __builtin_return_address(0));
     if (r == 0) {
         /* Before the join: the deadlock check needs the root's handle, and
          * stays quiet until it finds the root joined by us. */

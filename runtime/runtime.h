@@ -45,6 +45,7 @@ struct runtime {
     _Atomic bool foreign_used;    /* a plain thread other than weft_main's waited or woke */
     _Atomic bool checking;        /* a deadlock check is running */
     bool main_mode;               /* started by weft_main: its thread waits in one join */
+    bool monitor_on;              /* the monitor thread runs (monitor.c) */
     _Atomic uint64_t main_root;   /* weft_main's root fiber handle; 0 before it exists */
 
     /* The idle protocol (scheduler.c), written whenever a worker spins,
@@ -55,6 +56,11 @@ struct runtime {
     _Atomic int nspinning;                            /* workers looking for work to steal */
     _Atomic bool waking;                              /* a wake-up is in flight */
     _Atomic uint32_t idle_epoch;                      /* idle() exits, for the deadlock check */
+
+    /* Counters bumped by threads other than a worker (stats.h). */
+    alignas(WT_CACHE_LINE) struct {
+        _Atomic uint64_t spawns, wakeups, offloads, polls;
+    } shared_stats;
 
     /* Written by every injection from a plain thread. */
     alignas(WT_CACHE_LINE) struct global_queue gq;

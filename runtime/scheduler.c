@@ -53,6 +53,49 @@
  * only for parallelism, and the release store in the push is enough there.
  * (3) Timers belong to their worker, which sleeps no later than the earliest.
  * The same argument, as a Promela model, is a TODO(#7).
+ *
+ * The netpoller (netpoll.c; Go's findrunnable/netpoll is the model). There
+ * is no poller thread: fibers parked on fds are readied by whichever worker
+ * polls, on its own runnext and deque. A worker that finds no local or
+ * global work polls without blocking before it steals, and a busy one polls
+ * on its fairness tick, so readiness is seen on a machine that never idles.
+ * An idle worker that finds fibers waiting on fds (netpoll's nwaiters) takes
+ * the one blocking-poll slot (netpoll's `blocked`), if no other worker holds
+ * it, and sleeps in epoll_wait (timeout: its earliest timer) instead of on
+ * the futex; the others sleep on the futex as before. No poll happens while
+ * another worker is blocked in the poller, and none at all (not one system
+ * call) while no fiber waits on an fd. The slot holder readies what it found
+ * only once it has left idle, so that its own wake-ups do not aim at itself.
+ * wt_sched_wake reaches that worker too: when the one idle worker it counted
+ * may be the slot holder, it writes the poller's eventfd instead of a futex
+ * wake (wt_netpoll_interrupt, coalesced by a pending flag).
+ *
+ * (4) A wake-up reaches the poller. The slot holder P takes the slot
+ * (seq_cst CAS) after its nidle++ and before its re-check of the queues. If
+ * that re-check misses the producer's work, P's nidle++ and CAS precede, in
+ * the total order, the producer's loads of nidle and `blocked`: the producer
+ * sees P counted and the slot held. If it counted one idle worker, it writes
+ * the eventfd and P returns (the eventfd stays readable until a blocking
+ * wait drains it, so a write that lands before P blocks still wakes it). If
+ * it counted two or more, one of them, X, is not P, and as in (1) X sleeps
+ * with a stale idle_seq (so the bump or the futex wake reaches it) or is on
+ * its way out of idle, and looks for work after the producer's publication.
+ * A stale count the other way (it counted only X, and P took the slot
+ * since) wakes P instead of X, which finds the work all the same. The
+ * pending flag is set by the waker after it publishes and cleared by the
+ * drainer before it looks for work, so a wake it suppresses is one whose
+ * wakee has yet to look. (On kqueue a non-blocking poll may consume a wake
+ * meant for P; the worker that did so is running and looks for work itself:
+ * it costs parallelism, not liveness.)
+ *
+ * (5) No readiness is left unpolled. A fiber counts itself in nwaiters
+ * (seq_cst) before it queues on a pd and parks on worker V. When V next goes
+ * idle it sees the count (same thread) and takes the slot, or finds it held
+ * by P, which is blocked in the poller (and gets the event) or is leaving;
+ * then P's release of the slot follows V's failed CAS, so P's next poll
+ * before stealing, or its next idle round, sees the count too and polls.
+ * While every worker stays busy, the fairness-tick poll finds the event.
+ * (An edge between a fiber's failed syscall and its queueing: netpoll.c.)
  */
 #include <errno.h>
 #include <sched.h>
@@ -61,6 +104,7 @@
 #include "debug.h"
 #include "deque.h"
 #include "fiber.h"
+#include "netpoll.h"
 #include "os.h"
 #include "overflow.h"
 #include "runtime.h"
@@ -123,7 +167,8 @@ static void fire_timers(struct worker *w)
     int64_t now = wt_os_now();
     struct timer_entry e;
     while (wt_timer_pop_expired(&w->timers, now, &e))
-        wt_wait_fire_timer(w, e.f, e.key); /* readies it unless the entry is stale */
+        if (wt_wait_fire_timer(w, e.f, e.key)) /* readies it unless the entry is stale */
+            WT_STAT(w, timers_fired);
 }
 
 /* Take a fiber from the global queue; if more wait there, pass the word
@@ -145,6 +190,7 @@ static struct fiber *pick_local(struct worker *w)
         fire_timers(w);
     uint32_t phase = ++w->tick % FAIRNESS_TICK;
     if (WT_UNLIKELY(phase == 0)) {
+        wt_netpoll_poll(w); /* a busy worker sees I/O too (the essay, (5)) */
         if ((f = take_global(w)))
             return f;
         if (w->tick % OLDEST_TICK == 0 && (f = wt_deque_steal(&w->runq)))
@@ -226,6 +272,19 @@ void wt_sched_landed(struct worker *w)
     run_after(w);
 }
 
+/* Record @next as @w's running fiber, for the scheduler and, through
+ * w->running and the switch counter, for readers on other threads (the
+ * stall detector, weft_dump, weft_stats). */
+static inline void set_current(struct worker *w, struct fiber *next)
+{
+    w->current = next;
+    /* Release: a reader that loads it with acquire (monitor, dump) may read
+     * the fiber's name and number, written before it was queued. */
+    atomic_store_explicit(&w->running, next, memory_order_release);
+    if (next)
+        WT_STAT(w, switches);
+}
+
 /* Switch from @cur (NULL: the scheduler context) to @next (NULL: the
  * scheduler context). Returns the worker the caller resumes on. */
 static struct worker *switch_to(struct worker *w, struct fiber *cur, struct fiber *next, bool dying)
@@ -237,7 +296,7 @@ static struct worker *switch_to(struct worker *w, struct fiber *cur, struct fibe
     if (cur && WT_UNLIKELY(wt_stack_needs_canary_check(cur->stack)) &&
         !wt_stack_canary_ok(cur->stack))
         wt_overflow_report(cur, "its stack canary was overwritten");
-    w->current = next;
+    set_current(w, next);
     wt_san_switch(from_san, to_san, dying);
     w = wt_context_switch(from, to, w);
     /* From here on we may be on another thread: only the result names it. */
@@ -255,6 +314,7 @@ static struct worker *leave(struct worker *w, struct fiber *cur, bool dying)
 
 void wt_sched_ready(struct worker *w, struct fiber *f)
 {
+    WT_STAT(w, wakeups);
     struct fiber *old = w->runnext;
     w->runnext = f;
     if (old) {
@@ -287,6 +347,7 @@ struct worker *wt_sched_park(struct worker *w, bool (*fn)(struct fiber *f, void 
 {
     struct fiber *cur = w->current;
     WT_ASSERT(cur != NULL);
+    WT_STAT(w, parks);
     w->after = (struct after){.kind = AFTER_PARK, .f = cur, .park_fn = fn, .park_arg = arg};
     return leave(w, cur, false);
 }
@@ -331,7 +392,7 @@ _Noreturn void wt_sched_exit(struct worker *w)
         w->after.f = cur; /* detached: ours to release, after the switch */
     struct fiber *next = WT_UNLIKELY(stopping(w->rt)) ? NULL : pick_runnable(w);
     struct wt_san *to_san = next ? &next->san : &w->sched_san;
-    w->current = next;
+    set_current(w, next);
     wt_san_switch(&w->dead_san, to_san, true);
     wt_context_switch(&w->dead_ctx, next ? &next->ctx : &w->sched_ctx, w);
     wt_fatal(__FILE__, __LINE__, "a dead fiber was resumed");
@@ -340,19 +401,27 @@ _Noreturn void wt_sched_exit(struct worker *w)
 void wt_sched_wake(struct runtime *rt)
 {
     /* seq_cst loads: the load half of the Dekker pair in the essay. */
-    if (atomic_load_explicit(&rt->nspinning, memory_order_seq_cst) != 0 ||
-        atomic_load_explicit(&rt->nidle, memory_order_seq_cst) == 0)
+    if (atomic_load_explicit(&rt->nspinning, memory_order_seq_cst) != 0)
+        return;
+    int idlers = atomic_load_explicit(&rt->nidle, memory_order_seq_cst);
+    if (idlers == 0)
         return;
     if (atomic_exchange_explicit(&rt->waking, true, memory_order_seq_cst))
         return; /* a wake-up is already on its way; its wakee will look */
     atomic_fetch_add_explicit(&rt->idle_seq, 1, memory_order_seq_cst);
-    wt_os_wake(&rt->idle_seq, 1);
+    /* If the one idle worker counted may be blocked in the poller, only its
+     * eventfd reaches it (the essay, (4)). */
+    if (idlers == 1 && wt_netpoll_blocked())
+        wt_netpoll_interrupt();
+    else
+        wt_os_wake(&rt->idle_seq, 1);
 }
 
 void wt_sched_wake_all(struct runtime *rt)
 {
     atomic_fetch_add_explicit(&rt->idle_seq, 1, memory_order_seq_cst);
     wt_os_wake(&rt->idle_seq, INT32_MAX);
+    wt_netpoll_interrupt(); /* and the one blocked in the poller, if any */
 }
 
 static void stop_spinning(struct worker *w)
@@ -384,13 +453,19 @@ static struct fiber *steal_work(struct worker *w)
             struct worker *v = &rt->workers[(start + i) % n];
             if (v == w)
                 continue;
+            WT_STAT(w, steal_attempts);
             struct fiber *f = wt_deque_steal(&v->runq);
-            if (f)
+            if (f) {
+                WT_STAT(w, steals);
                 return f;
+            }
         }
+        WT_STAT(w, steal_attempts);
         struct fiber *f = take_global(w);
-        if (f)
+        if (f) {
+            WT_STAT(w, steals);
             return f;
+        }
         for (int k = 0; k < 64; k++)
             wt_cpu_relax();
     }
@@ -424,16 +499,27 @@ static void idle(struct worker *w)
      * worker asleep and silence all later wakes. Clearing only allows more
      * wake-ups, and our re-check below comes after it. */
     atomic_store_explicit(&rt->waking, false, memory_order_seq_cst);
+    /* The blocking-poll slot, if fibers wait on fds: taken after nidle++
+     * and before the re-check (the essay, (4) and (5)). */
+    bool poller = wt_netpoll_claim();
+    struct waiter *ready = NULL;
     if (!work_visible(rt) && !stopping(rt)) {
         wt_stack_trim(&rt->stacks, &w->stacks);
         wt_deadlock_check(w);
-        wt_os_wait(&rt->idle_seq, seq, wt_timer_next(&w->timers));
+        WT_STAT(w, idle_sleeps);
+        if (poller)
+            ready = wt_netpoll_block(w, wt_timer_next(&w->timers));
+        else
+            wt_os_wait(&rt->idle_seq, seq, wt_timer_next(&w->timers));
     }
+    if (poller)
+        wt_netpoll_unclaim();
     atomic_fetch_add_explicit(&rt->idle_epoch, 1, memory_order_seq_cst);
     atomic_fetch_sub_explicit(&rt->nidle, 1, memory_order_seq_cst);
     /* Before looking for work, so that a waker that saw waking set and
      * left it to us is seen (the essay's argument (1)). */
     atomic_store_explicit(&rt->waking, false, memory_order_seq_cst);
+    wt_netpoll_finish(ready); /* what the poller found runs here, now we are not idle */
 }
 
 void wt_sched_loop(struct worker *w)
@@ -443,6 +529,11 @@ void wt_sched_loop(struct worker *w)
         struct fiber *f = pick_runnable(w);
         if (!f) {
             f = take_global(w);
+            /* Fibers whose fds are ready, before stealing (Go's order);
+             * they are readied here, so pick again. Never spinning here:
+             * steal_work's spinning ends in stop_spinning or idle. */
+            if (!f && !w->spinning && wt_netpoll_poll(w))
+                continue;
             if (!f)
                 f = steal_work(w);
             if (f && w->spinning)

@@ -19,12 +19,22 @@
  * after those RMWs. A plain thread's finish is a release store of `done`,
  * paired with the acquire load in block_thread().
  *
- * Cancellation is a Dekker pair: wt_wait_begin stores the new key (seq_cst)
- * and then loads the fiber's CANCELLED flag (seq_cst); the canceller sets
- * the flag (seq_cst RMW) and then loads the key (seq_cst). One of them sees
- * the other: either the wait fails at once or the canceller claims it.
+ * Cancellation is a Dekker pair between the park commit, which sets PARKED
+ * (seq_cst RMW) and then loads the fiber's CANCELLED flag (seq_cst), and the
+ * canceller, which sets the flag (seq_cst RMW) and then loads the claim word
+ * (seq_cst). One of them sees the other: either the commit ends the wait
+ * as cancelled or the canceller claims it. wt_wait_begin only stores the key
+ * (relaxed) and takes a cheap look at the flag, so that a wait costs no
+ * full barrier of its own: the commit's RMW is needed anyway. A plain
+ * thread cannot be cancelled (only shutdown ends its waits).
+ *
+ * tests/model/wait.pml checks this protocol with spin: a wait claimed by a
+ * waker, a (possibly stale) timer or a canceller ends exactly once, readies
+ * its fiber once and only when parked, and a cancel racing the park is not
+ * lost.
  */
 #include <errno.h>
+#include <pthread.h>
 
 #include "deadlock.h"
 #include "debug.h"
@@ -74,25 +84,32 @@ bool wt_wait_is_current(const struct fiber *f, uint64_t key)
     return (v & ~(uint64_t)WAIT_PARKED) == key;
 }
 
-/* Ready fiber @f from wherever we are: this worker's runnext, or the
- * global queue from a plain thread. */
-static void ready(struct fiber *f)
+/* Ready fiber @f from @w, the calling worker (NULL: a plain thread): its
+ * runnext, or the global queue. */
+static void ready_from(struct fiber *f, struct worker *w)
 {
-    struct worker *w = wt_worker_self();
     if (w) {
         wt_sched_ready(w, f);
     } else {
         wt_deadlock_note_foreign();
+        wt_stat_inc_shared(&wt_rt.shared_stats.wakeups);
         wt_sched_inject(&wt_rt, f);
     }
 }
 
 /* Finish a claimed fiber wait: the second of DONE and PARKED readies it. */
+static void finish_fiber_from(struct fiber *f, struct worker *w)
+{
+    uint64_t old = atomic_fetch_or_explicit(&f->wait, WAIT_DONE, memory_order_acq_rel);
+    if (old & WAIT_PARKED)
+        ready_from(f, w);
+}
+
 static void finish_fiber(struct fiber *f)
 {
     uint64_t old = atomic_fetch_or_explicit(&f->wait, WAIT_DONE, memory_order_acq_rel);
     if (old & WAIT_PARKED)
-        ready(f);
+        ready_from(f, wt_worker_self());
 }
 
 int wt_wait_begin(struct wait *wt, struct worker *w, enum wait_kind kind, const void *obj)
@@ -116,14 +133,17 @@ int wt_wait_begin(struct wait *wt, struct worker *w, enum wait_kind kind, const 
      * party needs WAITING without CLAIMED, and the last wait is decided). */
     uint64_t old = atomic_load_explicit(&f->wait, memory_order_relaxed);
     wt->key = (((old >> WAIT_SEQ_SHIFT) + 1) << WAIT_SEQ_SHIFT) | WAIT_WAITING;
-    atomic_store_explicit(&f->wait, wt->key, memory_order_seq_cst);
-    if (atomic_load_explicit(&f->sync, memory_order_seq_cst) & FIBER_CANCELLED) {
+    /* Relaxed: a waker learns the key from the waiter, under the queue's
+     * lock; a canceller that reads the previous key fails its claim, and
+     * then the commit sees its flag (the Dekker pair, see commit()). */
+    atomic_store_explicit(&f->wait, wt->key, memory_order_relaxed);
+    /* The common case, cheaply: cancelled long ago. A cancel racing with
+     * this wait is caught by the commit. */
+    if (atomic_load_explicit(&f->sync, memory_order_relaxed) & FIBER_CANCELLED) {
         if (claim_word(&f->wait, wt->key, WAIT_CANCELED)) {
             atomic_fetch_or_explicit(&f->wait, WAIT_DONE, memory_order_relaxed);
             return -ECANCELED;
         }
-        /* The canceller claimed it first: it finishes at once, and the
-         * park in wt_wait_block() returns at once. Let it. */
     }
     return 0;
 }
@@ -132,14 +152,27 @@ int wt_wait_begin(struct wait *wt, struct worker *w, enum wait_kind kind, const 
 static bool commit(struct fiber *f, void *arg)
 {
     struct wait *wt = arg;
+    uint64_t key = wt->key;
     if (wt->deadline >= 0) /* room was reserved before parking */
-        wt_timer_push(&wt->w->timers, wt->deadline, f, wt->key);
-    /* From here on wt may be gone (the fiber may run elsewhere at once). */
-    uint64_t old = atomic_fetch_or_explicit(&f->wait, WAIT_PARKED, memory_order_acq_rel);
-    return !(old & WAIT_DONE);
+        wt_timer_push(&wt->w->timers, wt->deadline, f, key);
+    /* From here on wt may be gone (the fiber may run elsewhere at once).
+     * seq_cst: with the load of sync below, one half of the cancel Dekker
+     * pair; wt_wait_cancel's RMW of sync and load of this word is the other.
+     * In their total order either the canceller reads PARKED (and our key)
+     * and claims, or we read its CANCELLED flag. */
+    uint64_t old = atomic_fetch_or_explicit(&f->wait, WAIT_PARKED, memory_order_seq_cst);
+    if (old & WAIT_DONE)
+        return false; /* ended before we parked: run again at once */
+    if (!(old & WAIT_CLAIMED) &&
+        (atomic_load_explicit(&f->sync, memory_order_seq_cst) & FIBER_CANCELLED) &&
+        claim_word(&f->wait, key, WAIT_CANCELED)) {
+        atomic_fetch_or_explicit(&f->wait, WAIT_DONE, memory_order_relaxed);
+        return false;
+    }
+    return true;
 }
 
-static int block_thread(struct wait *wt, int64_t deadline)
+static int block_thread_listed(struct wait *wt, int64_t deadline)
 {
     for (;;) {
         /* Acquire pairs with the release store in wt_waiter_finish(). */
@@ -152,6 +185,58 @@ static int block_thread(struct wait *wt, int64_t deadline)
         }
     }
     return reason_code(atomic_load_explicit(&wt->own, memory_order_relaxed));
+}
+
+/* Plain threads blocked in a wait, so that weft_shutdown can end them:
+ * linked and unlinked under plain_lock by the thread itself. */
+static pthread_mutex_t plain_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct wait *plain_head;
+
+static void plain_link(struct wait *wt)
+{
+    pthread_mutex_lock(&plain_lock);
+    wt->pprev = NULL;
+    wt->pnext = plain_head;
+    if (plain_head)
+        plain_head->pprev = wt;
+    plain_head = wt;
+    pthread_mutex_unlock(&plain_lock);
+}
+
+static void plain_unlink(struct wait *wt)
+{
+    pthread_mutex_lock(&plain_lock);
+    if (wt->pprev)
+        wt->pprev->pnext = wt->pnext;
+    else
+        plain_head = wt->pnext;
+    if (wt->pnext)
+        wt->pnext->pprev = wt->pprev;
+    pthread_mutex_unlock(&plain_lock);
+}
+
+void wt_wait_cancel_plain_all(void)
+{
+    pthread_mutex_lock(&plain_lock);
+    /* A listed thread cannot return (nor unlink) before we finish its wait
+     * and drop the lock, so its struct wait is valid here. */
+    for (struct wait *wt = plain_head; wt; wt = wt->pnext) {
+        if (claim_word(&wt->own, wt->key, WAIT_CANCELED)) {
+            atomic_fetch_or_explicit(&wt->own, WAIT_DONE, memory_order_relaxed);
+            /* Release pairs with the acquire load in block_thread(). */
+            atomic_store_explicit(&wt->done, 1, memory_order_release);
+            wt_os_wake(&wt->done, 1);
+        }
+    }
+    pthread_mutex_unlock(&plain_lock);
+}
+
+static int block_thread(struct wait *wt, int64_t deadline)
+{
+    plain_link(wt);
+    int r = block_thread_listed(wt, deadline);
+    plain_unlink(wt);
+    return r;
 }
 
 int wt_wait_block(struct wait *wt, struct worker **wp, int64_t deadline)
@@ -175,7 +260,7 @@ int wt_wait_block(struct wait *wt, struct worker **wp, int64_t deadline)
         }
     }
     wt->w = w;
-    f->waiting = wt;
+    atomic_store_explicit(&f->waiting, wt, memory_order_release); /* for dumps */
     /* Only another fiber can end a wait with no deadline on a primitive:
      * the deadlock check counts them (deadlock.c). */
     bool prone = wt->deadline < 0 && wt_kind_is_deadlock_prone(wt->kind);
@@ -184,7 +269,7 @@ int wt_wait_block(struct wait *wt, struct worker **wp, int64_t deadline)
     w = wt_sched_park(w, commit, wt);
     if (prone)
         wt_count(&w->blocked_delta, -1);
-    f->waiting = NULL;
+    atomic_store_explicit(&f->waiting, NULL, memory_order_relaxed);
     *wp = w;
     /* Relaxed: we were readied after DONE (see the essay's ordering). */
     return reason_code(atomic_load_explicit(&f->wait, memory_order_relaxed));
@@ -197,10 +282,15 @@ bool wt_waiter_claim(struct waiter *n)
 
 void wt_waiter_finish(struct waiter *n)
 {
+    wt_waiter_finish_from(n, wt_worker_self());
+}
+
+void wt_waiter_finish_from(struct waiter *n, struct worker *w)
+{
     struct wait *wt = n->wait;
     struct fiber *f = wt->f;
     if (f) {
-        finish_fiber(f);
+        finish_fiber_from(f, w);
         return;
     }
     _Atomic uint32_t *done = &wt->done;
@@ -251,11 +341,13 @@ struct waiter *wt_wq_claim_first(struct wait_queue *q)
     return NULL;
 }
 
-void wt_wait_fire_timer(struct worker *w, struct fiber *f, uint64_t key)
+bool wt_wait_fire_timer(struct worker *w, struct fiber *f, uint64_t key)
 {
     (void)w;
-    if (claim_word(&f->wait, key, WAIT_TIMEDOUT))
-        finish_fiber(f);
+    if (!claim_word(&f->wait, key, WAIT_TIMEDOUT))
+        return false;
+    finish_fiber(f);
+    return true;
 }
 
 int wt_wait_cancel(struct fiber *f, uint32_t gen)

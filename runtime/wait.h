@@ -94,9 +94,10 @@ struct wait {
     _Atomic uint64_t own;   /* claim word of a plain thread */
     _Atomic uint32_t done;  /* a plain thread's futex word: 1 once finished */
     enum wait_kind kind;
-    const void *obj;  /* the primitive waited on (first one for select) */
-    int64_t deadline; /* set by wt_wait_block: WEFT_FOREVER or absolute ns */
-    struct worker *w; /* the worker it parked on, for the park commit */
+    const void *obj;            /* the primitive waited on (first one for select) */
+    int64_t deadline;           /* set by wt_wait_block: WEFT_FOREVER or absolute ns */
+    struct worker *w;           /* the worker it parked on, for the park commit */
+    struct wait *pprev, *pnext; /* a plain thread's, while blocked: see below */
 };
 
 struct waiter {
@@ -155,6 +156,9 @@ bool wt_waiter_claim(struct waiter *n);
  * through the global queue from a plain thread) or wake its thread. @n must
  * not be touched afterwards. May be called with or without the lock. */
 void wt_waiter_finish(struct waiter *n);
+/* The same, when the caller knows its worker @w (wt_worker_self() since its
+ * last switch; NULL on a plain thread): saves the thread-local lookup. */
+void wt_waiter_finish_from(struct waiter *n, struct worker *w);
 
 /* Queue operations; the caller holds the queue's lock. */
 void wt_wq_push(struct wait_queue *q, struct waiter *n);
@@ -176,14 +180,18 @@ struct waiter *wt_wq_claim_first(struct wait_queue *q);
  */
 int wt_wait_cancel(struct fiber *f, uint32_t gen);
 
+/* weft_shutdown: end every plain thread's blocked wait with WAIT_CANCELED
+ * (the calls return -ECANCELED). The workers are stopped. */
+void wt_wait_cancel_plain_all(void);
+
 /* Has the calling fiber been cancelled? (false on a plain thread) */
 bool wt_wait_cancelled(struct worker *w);
 
 /* Timers. The heap of a worker holds (deadline, fiber, key) entries; one is
  * pushed when a fiber parks with a deadline, and firing it claims the wait
  * with WAIT_TIMEDOUT if its key still matches (else the entry is stale and
- * dropped). Run by the owner worker only. */
-void wt_wait_fire_timer(struct worker *w, struct fiber *f, uint64_t key);
+ * dropped). Run by the owner worker only. True if it ended the wait. */
+bool wt_wait_fire_timer(struct worker *w, struct fiber *f, uint64_t key);
 
 /* Is @key still the undecided wait of @f? (A timer entry is stale if not.) */
 bool wt_wait_is_current(const struct fiber *f, uint64_t key);

@@ -16,6 +16,7 @@
 #include "fiber_table.h"
 #include "sanitizer.h"
 #include "stack.h"
+#include "stats.h"
 #include "timer.h"
 
 struct fiber;
@@ -67,6 +68,11 @@ struct worker {
     _Atomic int64_t live_delta;    /* fibers spawned here minus fibers that ended here */
     _Atomic int64_t blocked_delta; /* fibers that began a deadlock-prone block here, minus ends */
     _Atomic int64_t idle_timer;    /* earliest timer while idle, -1: none */
+
+    /* Owner-written, read by weft_stats, schedtrace, the stall detector and
+     * weft_dump from any thread (relaxed). */
+    struct wt_stats stats;
+    _Atomic(struct fiber *) running; /* w->current for the readers above (release) */
 
     /* Shared: thieves steal from runq (deque.c has the ordering argument). */
     alignas(WT_CACHE_LINE) struct deque runq;

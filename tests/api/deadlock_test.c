@@ -8,6 +8,7 @@
  */
 #include "weft.h"
 
+#include "child.h"
 #include "tap.h"
 #include "testutil.h"
 
@@ -65,50 +66,23 @@ static void *join_cycle(void *arg)
     return NULL;
 }
 
-/* Run @fn under weft_main in a child process with stderr captured; returns
- * the wait status, and the captured text in @buf. */
-static int run_child(weft_fn fn, enum weft_deadlock mode, int *main_ret, char *buf, size_t len)
+struct main_args {
+    weft_fn fn;
+    enum weft_deadlock mode;
+};
+
+static int main_body(void *arg)
 {
-    int pipefd[2], retpipe[2];
-    CHECK(pipe(pipefd) == 0 && pipe(retpipe) == 0);
-    fflush(stdout);
-    pid_t pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0) {
-        alarm(60); /* a deadlock the check misses fails, never hangs */
-        dup2(pipefd[1], 2);
-        close(pipefd[0]);
-        int r = weft_main(&(weft_config){.workers = 2, .deadlock = mode}, fn, NULL, NULL);
-        (void)!write(retpipe[1], &r, sizeof r);
-        _exit(0);
-    }
-    close(pipefd[1]);
-    close(retpipe[1]);
-    size_t got = 0;
-    ssize_t n;
-    while (got + 1 < len && (n = read(pipefd[0], buf + got, len - 1 - got)) > 0)
-        got += (size_t)n;
-    buf[got] = '\0';
-    close(pipefd[0]);
-    *main_ret = 1;
-    if (read(retpipe[0], main_ret, sizeof *main_ret) != sizeof *main_ret)
-        *main_ret = 1;
-    close(retpipe[0]);
-    int status;
-    CHECK(waitpid(pid, &status, 0) == pid);
-    return status;
+    struct main_args *m = arg;
+    return weft_main(&(weft_config){.workers = 2, .deadlock = m->mode}, m->fn, NULL, NULL);
 }
 
-/* Print a child's stderr as TAP comments. */
-static void show(const char *buf)
+/* Run @fn under weft_main in a child process with stderr captured; returns
+ * the wait status, weft_main's result in *@main_ret, the text in @buf. */
+static int run_child(weft_fn fn, enum weft_deadlock mode, int *main_ret, char *buf, size_t len)
 {
-    printf("# child stderr:\n");
-    for (const char *p = buf; *p;) {
-        const char *nl = strchr(p, '\n');
-        int len = nl ? (int)(nl - p) : (int)strlen(p);
-        printf("#   %.*s\n", len, p);
-        p += len + (nl != NULL);
-    }
+    struct main_args m = {fn, mode};
+    return run_in_child(main_body, &m, main_ret, buf, len);
 }
 
 /* Error mode: the report names every blocked fiber and what it waits on,
@@ -126,7 +100,7 @@ TEST(join_cycle_reported_and_main_fails)
     EXPECT(strstr(buf, "\"cycle-b\"") != NULL);
     EXPECT(strstr(buf, "\"main\"") != NULL);
     EXPECT(strstr(buf, "[join ") != NULL);
-    show(buf);
+    show_child_output(buf);
 }
 
 /* The default under weft_main is to abort, as Go exits. */

@@ -1,0 +1,261 @@
+/*
+ * debug_test.c - looking inside the runtime through weft.h alone: the
+ * counters add up, a short size reads a prefix (ABI growth), the dump names
+ * parked fibers and what they wait on, schedtrace prints its lines, the stall
+ * detector reports a fiber that does not yield, SIGQUIT dumps and carries
+ * on, bad WEFT_DEBUG values are refused, and shutdown ends plain threads'
+ * blocked calls with -ECANCELED.
+ */
+#include "weft.h"
+
+#include "child.h"
+#include "tap.h"
+#include "testutil.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MS ((int64_t)1000000)
+
+static void *nothing(void *arg)
+{
+    return arg;
+}
+
+/* Spawns, switches and the live count add up; a short size fills a prefix. */
+TEST(stats_count_and_size_prefix)
+{
+    settle();
+    CHECK_OK(weft_init(&(weft_config){.workers = 2}));
+    struct weft_stats before, after;
+    CHECK_OK(weft_stats(&before, sizeof before));
+    enum { N = 1000 };
+    static weft_fiber f[N];
+    for (int i = 0; i < N; i++)
+        CHECK_OK(weft_spawn(&f[i], nothing, NULL, NULL));
+    for (int i = 0; i < N; i++)
+        CHECK_OK(weft_join(f[i], NULL));
+    CHECK_OK(weft_stats(&after, sizeof after));
+    if (after.switches == 0) {
+        CHECK_OK(weft_shutdown());
+        SKIP("counters compiled out (-Dstats=false)");
+    }
+    EXPECT(after.spawns - before.spawns >= N);
+    EXPECT(after.switches - before.switches >= N); /* each ran at least once */
+    EXPECT_EQ(after.fibers_live, 0);
+    EXPECT_EQ(after.workers, 2);
+
+    struct weft_stats part;
+    memset(&part, 0xAB, sizeof part);
+    CHECK_OK(weft_stats(&part, offsetof(struct weft_stats, switches)));
+    EXPECT(part.spawns >= after.spawns);
+    EXPECT_EQ(part.switches, 0xABABABABABABABABull); /* untouched */
+    EXPECT_EQ(weft_stats(NULL, sizeof part), -EINVAL);
+    EXPECT_EQ(weft_stats(&part, 3), -EINVAL);
+
+    FILE *tmp = tmpfile();
+    CHECK(tmp != NULL);
+    CHECK_OK(weft_stats_print(tmp));
+    rewind(tmp);
+    char text[2048];
+    size_t got = fread(text, 1, sizeof text - 1, tmp);
+    text[got] = '\0';
+    fclose(tmp);
+    EXPECT(strstr(text, "spawns ") != NULL);
+    EXPECT(strstr(text, "workers 2\n") != NULL);
+    EXPECT_EQ(weft_stats_print(NULL), -EINVAL);
+    CHECK_OK(weft_shutdown());
+    EXPECT_EQ(weft_stats(&part, sizeof part), -ECANCELED);
+    EXPECT_EQ(weft_dump(stderr), -ECANCELED);
+}
+
+static int wait_own(void *arg)
+{
+    return weft_group_wait(arg);
+}
+
+static void *recv_one(void *arg)
+{
+    weft_chan *ch = arg;
+    int v;
+    return (void *)(intptr_t)weft_chan_recv(*ch, &v);
+}
+
+/* The dump shows parked fibers with their names, the primitive they wait
+ * on (kind and address) and where they were spawned. */
+TEST(dump_names_parked_fibers)
+{
+    settle();
+    CHECK_OK(weft_init(&(weft_config){.workers = 2}));
+    weft_chan ch;
+    CHECK_OK(weft_chan_make(&ch, sizeof(int), 0));
+    weft_fiber r;
+    weft_fiber_attr a = {.name = "receiver"};
+    CHECK_OK(weft_spawn(&r, recv_one, &ch, &a));
+    static weft_group g = WEFT_GROUP_INIT;
+    CHECK(weft_group_go(&g, wait_own, &g, &(weft_fiber_attr){.name = "self-waiter"}) >= 0);
+    weft_sleep(20 * MS); /* one-sided: both have long parked by then */
+    FILE *tmp = tmpfile();
+    CHECK(tmp != NULL);
+    int n = weft_dump(tmp);
+    EXPECT(n >= 2);
+    rewind(tmp);
+    static char text[8192];
+    size_t got = fread(text, 1, sizeof text - 1, tmp);
+    text[got] = '\0';
+    fclose(tmp);
+    EXPECT(strstr(text, "\"receiver\"") != NULL);
+    EXPECT(strstr(text, "[chan receive 0x") != NULL);
+    EXPECT(strstr(text, "\"self-waiter\"") != NULL);
+    EXPECT(strstr(text, "[group wait 0x") != NULL);
+    EXPECT(strstr(text, "spawned at 0x") != NULL);
+    EXPECT_EQ(weft_dump(NULL), -EINVAL);
+    CHECK_OK(weft_cancel(r));
+    void *res;
+    CHECK_OK(weft_join(r, &res));
+    EXPECT_EQ((intptr_t)res, -ECANCELED);
+    CHECK_OK(weft_group_cancel(&g));
+    EXPECT_EQ(weft_group_wait(&g), -ECANCELED);
+    CHECK_OK(weft_group_destroy(&g));
+    CHECK_OK(weft_chan_free(ch));
+    CHECK_OK(weft_shutdown());
+}
+
+static void *spin_50ms(void *arg)
+{
+    (void)arg;
+    int64_t end = weft_now() + 50 * MS;
+    while (weft_now() < end)
+        ; /* never yields */
+    return NULL;
+}
+
+static int stall_body(void *arg)
+{
+    (void)arg;
+    setenv("WEFT_DEBUG", "stall=5,schedtrace=10", 1);
+    return weft_main(&(weft_config){.workers = 1}, spin_50ms, NULL, NULL);
+}
+
+/* Are the counters compiled in (-Dstats, on by default)? */
+static bool stats_compiled_in(void)
+{
+    CHECK_OK(weft_init(&(weft_config){.workers = 1}));
+    weft_fiber f;
+    CHECK_OK(weft_spawn(&f, nothing, NULL, NULL));
+    CHECK_OK(weft_join(f, NULL));
+    struct weft_stats s;
+    CHECK_OK(weft_stats(&s, sizeof s));
+    CHECK_OK(weft_shutdown());
+    return s.switches > 0;
+}
+
+/* stall=5: a fiber that runs 50 ms without yielding is reported by name,
+ * once; schedtrace=10 prints its lines meanwhile. */
+TEST(stall_and_schedtrace_reported)
+{
+    settle();
+    if (!stats_compiled_in())
+        SKIP("the stall detector reads the counters, compiled out (-Dstats=false)");
+    static char buf[16384];
+    int ret;
+    int status = run_in_child(stall_body, NULL, &ret, buf, sizeof buf);
+    EXPECT(WIFEXITED(status));
+    EXPECT_EQ(ret, 0);
+    EXPECT(strstr(buf, "weft: stall: fiber") != NULL);
+    EXPECT(strstr(buf, "\"main\"") != NULL); /* weft_main's root fiber */
+    const char *first = strstr(buf, "weft: stall:");
+    EXPECT(first && !strstr(first + 1, "weft: stall:")); /* once per stall */
+    EXPECT(strstr(buf, "ms: workers=1 idle=") != NULL);
+    show_child_output(buf);
+}
+
+static void *raise_quit(void *arg)
+{
+    (void)arg;
+    weft_fiber f;
+    weft_fiber_attr a = {.name = "sleepy"};
+    CHECK_OK(weft_spawn(&f, spin_50ms, NULL, &a));
+    raise(SIGQUIT);
+    weft_sleep(30 * MS); /* the monitor prints meanwhile */
+    CHECK_OK(weft_join(f, NULL));
+    return (void *)7;
+}
+
+static int sigquit_body(void *arg)
+{
+    (void)arg;
+    setenv("WEFT_DEBUG", "sigquit,stall=0", 1);
+    void *res = NULL;
+    int r = weft_main(&(weft_config){.workers = 2}, raise_quit, NULL, &res);
+    return r ? r : (int)(intptr_t)res;
+}
+
+/* WEFT_DEBUG=sigquit: SIGQUIT prints the dump and the program goes on. */
+TEST(sigquit_dumps_and_continues)
+{
+    settle();
+    static char buf[16384];
+    int ret;
+    int status = run_in_child(sigquit_body, NULL, &ret, buf, sizeof buf);
+    EXPECT(WIFEXITED(status));
+    EXPECT_EQ(ret, 7);
+    EXPECT(strstr(buf, "weft: 2 workers, fibers:") != NULL);
+    EXPECT(strstr(buf, "\"main\"") != NULL);
+}
+
+/* A bad WEFT_DEBUG is refused with -EINVAL (and a message). */
+TEST(bad_debug_values_refused)
+{
+    settle();
+    const char *bad[] = {"stall", "stall=x", "schedtrace=-1", "stall=99999999", "bogus"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        setenv("WEFT_DEBUG", bad[i], 1);
+        EXPECT_EQ(weft_init(NULL), -EINVAL);
+    }
+    setenv("WEFT_DEBUG", "stall=0,schedtrace=0,bind", 1);
+    CHECK_OK(weft_init(&(weft_config){.workers = 1}));
+    CHECK_OK(weft_shutdown());
+    unsetenv("WEFT_DEBUG");
+}
+
+static weft_chan plain_ch;
+static _Atomic int plain_entered;
+
+static void *plain_receiver(void *arg)
+{
+    (void)arg;
+    atomic_store(&plain_entered, 1);
+    int v;
+    return (void *)(intptr_t)weft_chan_recv(plain_ch, &v);
+}
+
+/* weft_shutdown ends a plain thread's blocked call with -ECANCELED instead
+ * of waiting for it forever. */
+TEST(shutdown_cancels_plain_threads_blocked_calls)
+{
+    settle();
+    CHECK_OK(weft_init(&(weft_config){.workers = 1}));
+    CHECK_OK(weft_chan_make(&plain_ch, sizeof(int), 0));
+    atomic_store(&plain_entered, 0);
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, plain_receiver, NULL) == 0);
+    while (!atomic_load(&plain_entered))
+        sched_yield();
+    usleep(20000); /* one-sided: it is blocked by then, or blocks later */
+    int r = weft_shutdown();
+    EXPECT(r == -EBUSY); /* the channel was never freed: retired, reported */
+    void *res;
+    pthread_join(t, &res);
+    EXPECT_EQ((intptr_t)res, -ECANCELED);
+    EXPECT_EQ(weft_chan_len(plain_ch), -ECANCELED); /* no runtime any more */
+}
+
+TAP_MAIN()
