@@ -1,7 +1,8 @@
 /*
  * main.c - weft-bench: the command line, and the runtime's start and stop
  * around each run of a workload. The workloads are one per file (switch.c,
- * yield.c, spawn.c, fib.c, skynet.c); timing and output are in lib/harness.c.
+ * yield.c, spawn.c, fib.c, skynet.c, pingpong.c, chan.c, mutex.c,
+ * skynet_chan.c); timing and output are in lib/harness.c.
  *
  *   weft-bench [--workers LIST] [--reps N] [--n N] [--list] [BENCH...]
  *   weft-bench --serve --workers W [--n N] BENCH
@@ -10,9 +11,10 @@
  * --reps timed runs. A run starts the runtime with that many workers, runs
  * the workload on a root fiber, checks its answer and shuts the runtime
  * down; only the work between the workload's bench_clock_start() and
- * bench_clock_stop() is timed. With --serve, for scripts/bench.py: one
- * warm-up, a line "ready", then one timed run per line "run" read from
- * stdin, each printed as a key=value line with reps=1, until end of input.
+ * bench_clock_stop() is timed. A workload with a fixed worker count (yield:
+ * 1, pingpong-x: 2) runs once, at that count, whatever the list says. With --serve, for
+ * scripts/bench.py: one warm-up, a line "ready", then one timed run per line "run" read from stdin,
+ * each printed as a key=value line with reps=1, until end of input.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
@@ -29,7 +31,9 @@
 #include "weft.h"
 
 static const struct bench *const benches[] = {
-    &bench_switch, &bench_yield, &bench_spawn, &bench_fib, &bench_skynet,
+    &bench_switch,   &bench_yield,       &bench_spawn, &bench_fib,         &bench_skynet,
+    &bench_pingpong, &bench_pingpong_x,  &bench_chan1, &bench_chan4,       &bench_chan16,
+    &bench_mutex,    &bench_skynet_chan, &bench_uts,   &bench_blocked_mem,
 };
 enum { NBENCH = sizeof benches / sizeof benches[0] };
 
@@ -48,13 +52,21 @@ static void usage(FILE *out)
     fprintf(out, "usage: weft-bench [--workers LIST] [--reps N] [--n N] [--list] [BENCH...]\n"
                  "       weft-bench --serve --workers W [--n N] BENCH\n"
                  "  --workers LIST  worker counts, e.g. 1,2 (default: 1 and the core count)\n"
-                 "  --reps N        timed runs per benchmark and worker count (default 5)\n"
+                 "  --reps N        timed runs per benchmark and worker count (default 5,\n"
+                 "                  or a one-shot workload's own, the 4th word of --list)\n"
                  "  --n N           size of each selected benchmark (default: its own)\n"
-                 "  --list          print 'NAME DEFAULT_N any|1' per benchmark and exit\n"
+                 "  --list          print 'NAME DEFAULT_N any|W' per benchmark and exit\n"
+                 "                  (W: measured at W workers only, whatever --workers says)\n"
                  "  --serve         warm up, print 'ready', then one timed run per stdin line\n"
                  "benchmarks (default: all):\n");
     for (int i = 0; i < NBENCH; i++)
-        fprintf(out, "  %-8s %s\n", benches[i]->name, benches[i]->what);
+        fprintf(out, "  %-11s %s\n", benches[i]->name, benches[i]->what);
+}
+
+/* The one worker count @b is measured at, or 0 if any. */
+static int only_workers(const struct bench *b)
+{
+    return b->one_worker ? 1 : b->fixed_workers;
 }
 
 static int core_count(void)
@@ -113,9 +125,16 @@ static int parse_args(int argc, char **argv, struct options *o)
             usage(stdout);
             return -1;
         } else if (strcmp(a, "--list") == 0) {
-            for (int b = 0; b < NBENCH; b++)
-                printf("%s %ld %s\n", benches[b]->name, benches[b]->default_n,
-                       benches[b]->one_worker ? "1" : "any");
+            for (int b = 0; b < NBENCH; b++) {
+                if (only_workers(benches[b]))
+                    printf("%s %ld %d", benches[b]->name, benches[b]->default_n,
+                           only_workers(benches[b]));
+                else
+                    printf("%s %ld any", benches[b]->name, benches[b]->default_n);
+                if (benches[b]->default_reps) /* a one-shot figure: its own default */
+                    printf(" %d", benches[b]->default_reps);
+                printf("\n");
+            }
             return -1;
         } else if (strcmp(a, "--serve") == 0) {
             o->serve = true;
@@ -191,10 +210,11 @@ static bool runtime_down(const struct bench *b)
     return err == 0;
 }
 
-/* One run of @b (in a root fiber, unless no_runtime); its time in *@ns.
+/* One run of @b (in a root fiber, unless no_runtime); its time in *@ns and,
+ * if @extra is not NULL, its extra fields there (BENCH_EXTRA_MAX bytes).
  * Returns BENCH_OK, BENCH_WRONG or a negative weft error, having said what
  * went wrong. */
-static int run_once(const struct bench *b, int workers, long n, int64_t *ns)
+static int run_once(const struct bench *b, int workers, long n, int64_t *ns, char *extra)
 {
     struct bench_run r = {.n = n, .workers = workers};
     int rc;
@@ -217,6 +237,8 @@ static int run_once(const struct bench *b, int workers, long n, int64_t *ns)
     if (rc == BENCH_OK && !(r.started && r.stopped))
         rc = bench_wrong(b->name, "the workload did not start and stop the clock");
     *ns = r.t1 - r.t0;
+    if (extra)
+        snprintf(extra, BENCH_EXTRA_MAX, "%s", r.extra);
     return rc;
 }
 
@@ -232,9 +254,9 @@ static void measure(const struct bench *b, int workers, long n, int reps, struct
     *res = (struct bench_result){.bench = b->name, .workers = workers, .n = n, .reps = reps};
     res->ok = runtime_up(b, workers) == 0;
     if (res->ok) {
-        res->ok = run_once(b, workers, n, &warm_ns) == BENCH_OK;
+        res->ok = run_once(b, workers, n, &warm_ns, NULL) == BENCH_OK;
         for (int i = 0; i < reps; i++)
-            res->ok &= run_once(b, workers, n, &samples[i]) == BENCH_OK;
+            res->ok &= run_once(b, workers, n, &samples[i], res->extra) == BENCH_OK;
         res->ok &= runtime_down(b);
     }
     bench_summarise(res, samples, reps, b->ops(n));
@@ -247,13 +269,13 @@ static int serve(const struct bench *b, int workers, long n)
 {
     char line[64];
     int64_t ns;
-    bool all_ok = runtime_up(b, workers) == 0 && run_once(b, workers, n, &ns) == BENCH_OK;
+    bool all_ok = runtime_up(b, workers) == 0 && run_once(b, workers, n, &ns, NULL) == BENCH_OK;
     printf("ready ok=%d\n", all_ok ? 1 : 0);
     fflush(stdout);
     while (all_ok && fgets(line, sizeof line, stdin) && strncmp(line, "run", 3) == 0) {
         int64_t sample;
         struct bench_result res = {.bench = b->name, .workers = workers, .n = n, .reps = 1};
-        res.ok = run_once(b, workers, n, &sample) == BENCH_OK;
+        res.ok = run_once(b, workers, n, &sample, res.extra) == BENCH_OK;
         bench_summarise(&res, &sample, 1, b->ops(n));
         bench_print_kv("weft", &res);
         all_ok &= res.ok;
@@ -264,7 +286,7 @@ static int serve(const struct bench *b, int workers, long n)
 
 int main(int argc, char **argv)
 {
-    struct options o = {.reps = 5};
+    struct options o = {.reps = 0}; /* 0: not given */
     int rc = parse_args(argc, argv, &o);
     if (rc)
         return rc < 0 ? 0 : rc;
@@ -293,7 +315,7 @@ int main(int argc, char **argv)
             return 2;
         }
         const struct bench *b = o.selected[0];
-        return serve(b, b->one_worker ? 1 : o.workers[0], o.n ? o.n : b->default_n);
+        return serve(b, only_workers(b) ? only_workers(b) : o.workers[0], o.n ? o.n : b->default_n);
     }
 
     struct bench_result *results = calloc((size_t)(o.nselected * o.nworkers), sizeof *results);
@@ -307,11 +329,13 @@ int main(int argc, char **argv)
         const struct bench *b = o.selected[i];
         long n = o.n ? o.n : b->default_n;
         for (int w = 0; w < o.nworkers; w++) {
-            /* A one-worker workload runs once, at workers=1, whatever the list. */
-            if (b->one_worker && w > 0)
+            /* A fixed-count workload runs once, at its count, whatever the list. */
+            if (only_workers(b) && w > 0)
                 break;
             struct bench_result *res = &results[nresults++];
-            measure(b, b->one_worker ? 1 : o.workers[w], n, o.reps, res);
+            /* --reps, else the workload's own (one-shot figures), else 5. */
+            int reps = o.reps ? o.reps : b->default_reps ? b->default_reps : 5;
+            measure(b, only_workers(b) ? only_workers(b) : o.workers[w], n, reps, res);
             bench_print_kv("weft", res);
             all_ok &= res->ok;
         }

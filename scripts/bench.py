@@ -6,8 +6,10 @@ build directory and runs them interleaved at rep granularity: for each
 benchmark, for each worker count, for each rep, every implementation does one
 timed run, in an order rotated from rep to rep, so that drift of a noisy
 machine falls on all of them alike. Prints a table of medians, min-max
-spreads and weft/peer time ratios (below 1: weft is faster). Standard
-library only.
+spreads and weft/peer time ratios (below 1: weft is faster), then a second
+table of the figures other than time that some workloads add to their line
+(uts: nodes=, blocked-mem: bytes_per_fiber=, peak_rss_kb=), with the same
+ratios. Standard library only.
 
 By default each implementation runs as one process per benchmark and worker
 count (`--serve`): it does its untimed warm-up, then one timed run each time
@@ -37,6 +39,7 @@ import threading
 import time
 
 PUBLISH_REPS = 11  # STYLE.md section 9: median of >= 11 runs for published figures
+DEFAULT_REPS = 5  # a one-shot workload's own default (--list's 4th word) may be lower
 
 
 def die(msg):
@@ -55,16 +58,36 @@ def parse_kv(line):
     return fields
 
 
+KV_KEYS = {"bench", "impl", "workers", "n", "reps", "median_ns", "min_ns", "max_ns",
+           "per_op_ns", "ok"}
+
+
+def extra_fields(fields):
+    """{key: number} of a line's figures other than time (after ok=)."""
+    extra = {}
+    for k, v in fields.items():
+        if k not in KV_KEYS:
+            try:
+                extra[k] = float(v)
+            except ValueError:
+                pass
+    return extra
+
+
 def list_benches(exe):
-    """{name: (default_n, one_worker)} from `exe --list`."""
+    """{name: (default_n, only, reps)} from `exe --list`: only is the one worker
+    count the benchmark is measured at (1: yield, 2: pingpong-x), or 0 for any;
+    reps the default timed runs of a one-shot workload (an optional fourth
+    word: 3 for blocked-mem), or 0 for the usual."""
     out = subprocess.run([exe, "--list"], capture_output=True, text=True, timeout=60)
     if out.returncode != 0:
         raise RuntimeError(f"{exe} --list failed: {out.stderr.strip()}")
     benches = {}
     for line in out.stdout.splitlines():
         parts = line.split()
-        if len(parts) == 3:
-            benches[parts[0]] = (int(parts[1]), parts[2] == "1")
+        if len(parts) >= 3:
+            benches[parts[0]] = (int(parts[1]), 0 if parts[2] == "any" else int(parts[2]),
+                                 int(parts[3]) if len(parts) > 3 else 0)
     return benches
 
 
@@ -279,6 +302,49 @@ def print_table(rows, peers):
             print("  ".join("-" * w for w in widths))
 
 
+def fmt_figure(v):
+    if v is None:
+        return "-"
+    return f"{v:.0f}" if v == int(v) or abs(v) >= 100 else f"{v:.2f}"
+
+
+def print_extras(rows, peers):
+    """The figures other than time (uts's nodes, blocked-mem's bytes_per_fiber
+    and peak_rss_kb): a line per benchmark, worker count and figure, with each
+    implementation's median over reps and weft/peer, the ratio of medians.
+    Returns False, printing nothing, if no workload gave any."""
+    peers = [p for p in peers if any(x[3] for r in rows for x in r[3].get(p, []))]
+    header = ["bench", "W", "figure", "weft"]
+    for p in peers:
+        header += [p, f"weft/{p}"]
+    table = [header]
+    for bench, workers, _, samples in rows:
+        keys = []
+        for s in samples.values():
+            for x in s:
+                keys += [k for k in x[3] if k not in keys]
+        for key in keys:
+            meds = {}
+            for impl, s in samples.items():
+                vals = [x[3][key] for x in s if key in x[3]]
+                if vals:
+                    meds[impl] = median(vals)
+            line = [bench, str(workers), key, fmt_figure(meds.get("weft"))]
+            for p in peers:
+                w, v = meds.get("weft"), meds.get(p)
+                line += [fmt_figure(v), f"{w / v:.2f}" if w is not None and v else "-"]
+            table.append(line)
+    if len(table) == 1:
+        return False
+    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
+    for i, r in enumerate(table):
+        print("  ".join(c.rjust(w) if j > 2 else c.ljust(w) for j, (c, w) in
+                        enumerate(zip(r, widths))))
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+    return True
+
+
 def plot(path, rows, impls, peers):
     gnuplot = shutil.which("gnuplot")
     if not gnuplot:
@@ -353,9 +419,9 @@ def main():
     ap.add_argument("--build", default="build-release",
                     help="meson build directory (default: build-release)")
     ap.add_argument("--workers", help="worker counts, e.g. 1,2 (default: 1 and the core count)")
-    ap.add_argument("--reps", type=int, default=5,
-                    help=f"timed runs per implementation (default 5; use {PUBLISH_REPS} "
-                    "for published figures)")
+    ap.add_argument("--reps", type=int,
+                    help=f"timed runs per implementation (default 5, or fewer for a one-shot "
+                    f"workload, blocked-mem's 3; use {PUBLISH_REPS} for published figures)")
     ap.add_argument("--n", type=int, help="size of every selected benchmark (default: each "
                     "benchmark's own)")
     ap.add_argument("--fresh", action="store_true",
@@ -367,8 +433,10 @@ def main():
     ap.add_argument("--timeout", type=int, default=600,
                     help="seconds one process may take (default 600)")
     args = ap.parse_args()
-    if args.reps < 1:
+    if args.reps is not None and args.reps < 1:
         die("--reps must be at least 1")
+    reps_given = args.reps is not None
+    args.reps = args.reps or DEFAULT_REPS
 
     cores = len(os.sched_getaffinity(0))
     if args.workers:
@@ -399,6 +467,9 @@ def main():
         print("note: not a release build; STYLE.md section 9 asks for one for figures")
     if args.reps < PUBLISH_REPS:
         print(f"note: {args.reps} reps; use --reps {PUBLISH_REPS} for published figures")
+    one_shot = [f"{b} {weft_benches[b][2]}" for b in benches if weft_benches[b][2]]
+    if one_shot and not reps_given:
+        print(f"note: one-shot workloads run their own reps: {', '.join(one_shot)}")
     for impl, why in skipped:
         print(f"skipped {impl}: {why.removeprefix('skipped: ')}")
     for impl, _, have in impls[1:]:
@@ -413,11 +484,13 @@ def main():
     # the table.
     rows, failures, peer_trouble, csv_rows = [], [], [], []
     for bench in benches:
-        one_worker = weft_benches[bench][1]
-        for w in ([1] if one_worker else workers):
+        only = weft_benches[bench][1]
+        # A one-shot workload's own default, unless --reps was given.
+        bench_reps = args.reps if reps_given else (weft_benches[bench][2] or args.reps)
+        for w in ([only] if only else workers):
             # Who runs this cell: a peer that has the workload, at this count.
             cell = [(i, e) for i, e, have in impls
-                    if bench in have and (w == 1 or not have[bench][1])]
+                    if bench in have and have[bench][1] in (0, w)]
             samples = {i: [] for i, _ in cell}
             n_seen = None
 
@@ -440,7 +513,7 @@ def main():
                         fail(impl, err)
                     else:
                         servers[impl] = srv
-            for rep in range(args.reps):
+            for rep in range(bench_reps):
                 k = rep % len(cell)
                 for impl, exe in cell[k:] + cell[:k]:
                     if args.fresh:
@@ -456,10 +529,12 @@ def main():
                         fail(impl, err)
                     elif fields:
                         ns, per_op = int(fields["median_ns"]), float(fields["per_op_ns"])
-                        samples[impl].append((ns, per_op, rep))
+                        extra = extra_fields(fields)
+                        samples[impl].append((ns, per_op, rep, extra))
                         n_seen = n_seen or fields["n"]
                         csv_rows.append([bench, impl, w, fields["n"], rep + 1, ns, per_op,
-                                         fields["ok"]])
+                                         fields["ok"],
+                                         " ".join(f"{k}={fields[k]}" for k in extra)])
             for impl, srv in servers.items():
                 err = srv.close()
                 if err:
@@ -472,13 +547,21 @@ def main():
     print()
     print_table(rows, peers)
     print("\nms: median wall time of the timed part of one run [min-max over reps]; "
-          "ns/op: per fiber, yield or switch;\nweft/peer: ratio of medians "
+          "ns/op: per fiber, yield, switch, round trip (pingpong), element (chan) or\n"
+          "lock+increment+unlock (mutex); weft/peer: ratio of medians "
           "[min-max of per-rep ratios]; below 1 means weft took less time.")
+    print()
+    if print_extras(rows, peers):
+        print("\nFigures other than time, medians over reps: nodes (uts: the tree's size, "
+              "the same for all);\nbytes_per_fiber (blocked-mem: RSS with all n blocked, less "
+              "the RSS before the first,\nover n) and peak_rss_kb (the process's high-water "
+              "mark); weft/peer below 1: weft used less.")
 
     if args.csv:
         with open(args.csv, "w", newline="") as f:
             wr = csv.writer(f)
-            wr.writerow(["bench", "impl", "workers", "n", "rep", "time_ns", "per_op_ns", "ok"])
+            wr.writerow(["bench", "impl", "workers", "n", "rep", "time_ns", "per_op_ns", "ok",
+                         "extra"])
             wr.writerows(csv_rows)
         print(f"samples written to {args.csv}")
     if args.plot and not plot(args.plot, rows, [i for i, _, _ in impls], peers):

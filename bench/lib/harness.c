@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 int64_t bench_now(void)
@@ -27,6 +28,18 @@ void bench_clock_stop(struct bench_run *r)
 {
     r->t1 = bench_now();
     r->stopped = true;
+}
+
+void bench_extra(struct bench_run *r, const char *fmt, ...)
+{
+    size_t len = strlen(r->extra);
+    if (len + 2 >= sizeof r->extra)
+        return;
+    r->extra[len++] = ' ';
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->extra + len, sizeof r->extra - len, fmt, ap);
+    va_end(ap);
 }
 
 int bench_wrong(const char *bench, const char *fmt, ...)
@@ -59,21 +72,21 @@ void bench_summarise(struct bench_result *res, int64_t *samples, int count, doub
 void bench_print_kv(const char *impl, const struct bench_result *res)
 {
     printf("bench=%s impl=%s workers=%d n=%ld reps=%d median_ns=%" PRId64 " min_ns=%" PRId64
-           " max_ns=%" PRId64 " per_op_ns=%.2f ok=%d\n",
+           " max_ns=%" PRId64 " per_op_ns=%.2f ok=%d%s\n",
            res->bench, impl, res->workers, res->n, res->reps, res->median_ns, res->min_ns,
-           res->max_ns, res->per_op_ns, res->ok ? 1 : 0);
+           res->max_ns, res->per_op_ns, res->ok ? 1 : 0, res->extra);
     fflush(stdout);
 }
 
 void bench_print_table(const char *impl, const struct bench_result *res, int count)
 {
-    printf("\n%-8s %-6s %7s %10s %5s %11s %11s %11s %10s %3s\n", "bench", "impl", "workers", "n",
+    printf("\n%-11s %-6s %7s %10s %5s %11s %11s %11s %10s %3s\n", "bench", "impl", "workers", "n",
            "reps", "median_ms", "min_ms", "max_ms", "ns/op", "ok");
     for (int i = 0; i < count; i++) {
         const struct bench_result *r = &res[i];
-        printf("%-8s %-6s %7d %10ld %5d %11.3f %11.3f %11.3f %10.2f %3s\n", r->bench, impl,
+        printf("%-11s %-6s %7d %10ld %5d %11.3f %11.3f %11.3f %10.2f %3s%s\n", r->bench, impl,
                r->workers, r->n, r->reps, (double)r->median_ns / 1e6, (double)r->min_ns / 1e6,
-               (double)r->max_ns / 1e6, r->per_op_ns, r->ok ? "yes" : "NO");
+               (double)r->max_ns / 1e6, r->per_op_ns, r->ok ? "yes" : "NO", r->extra);
     }
     fflush(stdout);
 }

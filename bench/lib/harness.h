@@ -10,15 +10,25 @@
  *   bench=fib impl=weft workers=1 n=30 reps=5 median_ns=... min_ns=...
  *   max_ns=... per_op_ns=... ok=1
  *
- * and answers --list with one line per workload: "NAME DEFAULT_N any|1",
- * where "1" marks a workload measured on one worker only. scripts/bench.py
- * reads both.
+ * and answers --list with one line per workload: "NAME DEFAULT_N any|W",
+ * where a number W marks a workload measured at exactly W workers, whatever
+ * the worker list says ("1": on one worker only, as yield; "2": pingpong-x).
+ * scripts/bench.py reads both.
+ *
+ * A workload may add figures other than time after ok=, as more key=value
+ * pairs (bench_extra()): uts its node count (nodes=), blocked-mem its
+ * memory (bytes_per_fiber=, peak_rss_kb=); bench.py prints them in a table
+ * of their own, with ratios. A --list line may end in a fourth token, the
+ * default number of timed runs of a one-shot measurement ("blocked-mem
+ * 1000000 any 3"), which bench.py uses unless given --reps.
  */
 #ifndef WEFT_BENCH_HARNESS_H
 #define WEFT_BENCH_HARNESS_H
 
 #include <stdbool.h>
 #include <stdint.h>
+
+enum { BENCH_EXTRA_MAX = 160 };
 
 /* One timed run of a workload. The harness fills n and workers; the
  * workload calls bench_clock_start() once its setup is done and
@@ -28,6 +38,9 @@ struct bench_run {
     int workers;
     int64_t t0, t1;
     bool started, stopped;
+    /* Figures other than time (bench_extra()): " key=value" pairs that end
+     * the output line, e.g. " bytes_per_fiber=2656"; "" if none. */
+    char extra[BENCH_EXTRA_MAX];
 };
 
 /* How a workload's run went: its own answer check, or a weft call's error. */
@@ -40,8 +53,10 @@ struct bench {
     const char *name;
     const char *what; /* one line for --help */
     long default_n;
-    bool one_worker; /* meaningful on one worker only: measured at workers=1 */
-    bool no_runtime; /* runs on the main thread with no weft_init() */
+    bool one_worker;   /* meaningful on one worker only: measured at workers=1 */
+    int fixed_workers; /* > 0: measured at exactly this many workers only */
+    bool no_runtime;   /* runs on the main thread with no weft_init() */
+    int default_reps;  /* > 0: fewer timed runs than --reps' default (one-shot figures) */
     /* NULL if @n is a valid size, else why not. */
     const char *(*check_n)(long n);
     /* Operations one run performs, for per_op_ns. */
@@ -56,12 +71,25 @@ extern const struct bench bench_yield;
 extern const struct bench bench_spawn;
 extern const struct bench bench_fib;
 extern const struct bench bench_skynet;
+extern const struct bench bench_uts;
+extern const struct bench bench_blocked_mem;
+extern const struct bench bench_pingpong;
+extern const struct bench bench_pingpong_x;
+extern const struct bench bench_chan1;
+extern const struct bench bench_chan4;
+extern const struct bench bench_chan16;
+extern const struct bench bench_mutex;
+extern const struct bench bench_skynet_chan;
 
 /* CLOCK_MONOTONIC in nanoseconds. */
 int64_t bench_now(void);
 
 void bench_clock_start(struct bench_run *r);
 void bench_clock_stop(struct bench_run *r);
+
+/* Appends " " and the formatted @fmt, a key=value pair such as
+ * "nodes=%llu", to @r's extra fields; cut short if it does not fit. */
+void bench_extra(struct bench_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Prints "weft-bench: <bench>: <message>" on stderr; returns BENCH_WRONG. */
 int bench_wrong(const char *bench, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -75,6 +103,7 @@ struct bench_result {
     int64_t median_ns, min_ns, max_ns;
     double per_op_ns;
     bool ok;
+    char extra[BENCH_EXTRA_MAX]; /* the last run's bench_run.extra */
 };
 
 /* Sorts @samples (@count >= 1) and fills the timing fields of @res. */

@@ -61,6 +61,13 @@ struct Clock {
         t1 = now_ns();
         stopped = true;
     }
+    /* Figures other than time, " key=value" each, ending the output line
+     * (bench_extra() in bench/lib/harness.c). */
+    std::string extra;
+    void add_extra(const std::string &key, const std::string &value)
+    {
+        extra += " " + key + "=" + value;
+    }
 };
 
 struct Bench {
@@ -100,6 +107,7 @@ struct Result {
     int64_t median = 0, min = 0, max = 0;
     double per_op = 0;
     bool ok = false;
+    std::string extra; /* the last run's Clock::extra */
 };
 
 struct Options {
@@ -114,9 +122,9 @@ struct Options {
 inline void print_kv(const char *impl, const Result &r)
 {
     std::printf("bench=%s impl=%s workers=%d n=%ld reps=%d median_ns=%" PRId64 " min_ns=%" PRId64
-                " max_ns=%" PRId64 " per_op_ns=%.2f ok=%d\n",
+                " max_ns=%" PRId64 " per_op_ns=%.2f ok=%d%s\n",
                 r.bench.c_str(), impl, r.workers, r.n, r.reps, r.median, r.min, r.max, r.per_op,
-                r.ok ? 1 : 0);
+                r.ok ? 1 : 0, r.extra.c_str());
     std::fflush(stdout);
 }
 
@@ -125,9 +133,9 @@ inline void print_table(const char *impl, const std::vector<Result> &rs)
     std::printf("\n%-8s %-6s %7s %10s %5s %11s %11s %11s %10s %3s\n", "bench", "impl", "workers",
                 "n", "reps", "median_ms", "min_ms", "max_ms", "ns/op", "ok");
     for (const Result &r : rs)
-        std::printf("%-8s %-6s %7d %10ld %5d %11.3f %11.3f %11.3f %10.2f %3s\n", r.bench.c_str(),
+        std::printf("%-8s %-6s %7d %10ld %5d %11.3f %11.3f %11.3f %10.2f %3s%s\n", r.bench.c_str(),
                     impl, r.workers, r.n, r.reps, (double)r.median / 1e6, (double)r.min / 1e6,
-                    (double)r.max / 1e6, r.per_op, r.ok ? "yes" : "NO");
+                    (double)r.max / 1e6, r.per_op, r.ok ? "yes" : "NO", r.extra.c_str());
     std::fflush(stdout);
 }
 
@@ -158,8 +166,10 @@ inline bool parse_long(const char *s, long lo, long hi, long &out)
     return true;
 }
 
-/* One run of @b; its time in @ns. false, having said why, if it went wrong. */
-inline bool run_once(const Bench &b, int workers, long n, const char *impl, int64_t &ns)
+/* One run of @b; its time in @ns, its extra fields in *@extra if given.
+ * false, having said why, if it went wrong. */
+inline bool run_once(const Bench &b, int workers, long n, const char *impl, int64_t &ns,
+                     std::string *extra = nullptr)
 {
     Clock c;
     std::string why = b.run(n, workers, c);
@@ -168,6 +178,8 @@ inline bool run_once(const Bench &b, int workers, long n, const char *impl, int6
     if (!why.empty())
         std::fprintf(stderr, "weft-bench-%s: %s: %s\n", impl, b.name, why.c_str());
     ns = c.t1 - c.t0;
+    if (extra)
+        *extra = c.extra;
     return why.empty();
 }
 
@@ -182,7 +194,7 @@ inline Result measure(const Bench &b, int workers, long n, int reps, const char 
     r.ok = run_once(b, workers, n, impl, ns); /* the warm-up */
     std::vector<int64_t> samples;
     for (int i = 0; i < reps; i++) {
-        r.ok &= run_once(b, workers, n, impl, ns);
+        r.ok &= run_once(b, workers, n, impl, ns, &r.extra);
         samples.push_back(ns);
     }
     std::sort(samples.begin(), samples.end());
@@ -208,7 +220,7 @@ inline int serve(const Bench &b, int workers, long n, const char *impl)
         r.workers = workers;
         r.n = n;
         r.reps = 1;
-        r.ok = run_once(b, workers, n, impl, ns);
+        r.ok = run_once(b, workers, n, impl, ns, &r.extra);
         r.median = r.min = r.max = ns;
         double ops = b.ops(n);
         r.per_op = ops > 0 ? (double)ns / ops : 0.0;

@@ -66,7 +66,8 @@ class run_scope
 /* Stops the work_stealing threads, if any. */
 void stop_workers();
 
-extern const peer::Bench switch_bench, yield_bench, spawn_bench, fib_bench, skynet_bench;
+extern const peer::Bench switch_bench, yield_bench, spawn_bench, fib_bench, skynet_bench,
+    pingpong_bench, mutex_bench;
 
 } // namespace boost_peer
 

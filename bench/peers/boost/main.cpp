@@ -135,6 +135,7 @@ int main(int argc, char **argv)
 {
     using namespace boost_peer;
     return peer::main(argc, argv, "boost",
-                      {switch_bench, yield_bench, spawn_bench, fib_bench, skynet_bench}, true,
-                      stop_workers);
+                      {switch_bench, yield_bench, spawn_bench, fib_bench, skynet_bench,
+                       pingpong_bench, mutex_bench},
+                      true, stop_workers);
 }

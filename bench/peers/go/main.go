@@ -29,22 +29,43 @@ type bench struct {
 	what      string
 	defaultN  int64
 	oneWorker bool // measured at workers=1 only
-	checkN    func(n int64) string
-	ops       func(n int64) float64
+	// fixedWorkers > 0: measured at exactly this many workers only (2:
+	// pingpong-x), whatever the worker list says.
+	fixedWorkers int
+	defaultReps  int // > 0: a one-shot workload's timed runs unless --reps
+	checkN       func(n int64) string
+	ops          func(n int64) float64
 	// run does one run of size n, times its work with the clock it is
 	// given, and returns "" if its answer was right, else what was wrong.
 	run func(n int64, c *clock) string
 }
 
-var benches = []*bench{&yieldBench, &spawnBench, &fibBench, &skynetBench}
+var benches = []*bench{&yieldBench, &spawnBench, &fibBench, &skynetBench,
+	&pingpongBench, &pingpongXBench, &chan1Bench, &chan4Bench, &chan16Bench, &mutexBench,
+	&skynetChanBench, &utsBench, &blockedMemBench}
+
+// only is the one worker count b is measured at, or 0 if any.
+func (b *bench) only() int {
+	if b.oneWorker {
+		return 1
+	}
+	return b.fixedWorkers
+}
 
 type clock struct {
 	t0, t1 time.Time
 	ok     bool
+	extra  string // figures other than time, " key=value" each (addExtra)
 }
 
 func (c *clock) start() { c.t0 = time.Now() }
 func (c *clock) stop()  { c.t1 = time.Now(); c.ok = true }
+
+// addExtra appends " key=value" (the format holds both) to the run's
+// output line, as bench_extra() does in bench/lib/harness.c.
+func (c *clock) addExtra(format string, args ...interface{}) {
+	c.extra += " " + fmt.Sprintf(format, args...)
+}
 
 type result struct {
 	bench                string
@@ -54,12 +75,13 @@ type result struct {
 	median, minNs, maxNs int64
 	perOp                float64
 	ok                   bool
+	extra                string // the last run's clock.extra
 }
 
 func usage() {
 	fmt.Println("usage: weft-bench-go [--workers LIST] [--reps N] [--n N] [--list] [BENCH...]")
 	for _, b := range benches {
-		fmt.Printf("  %-8s %s\n", b.name, b.what)
+		fmt.Printf("  %-11s %s\n", b.name, b.what)
 	}
 }
 
@@ -68,34 +90,35 @@ func fail(format string, args ...interface{}) {
 	os.Exit(2)
 }
 
-func runOnce(b *bench, w int, n int64) (int64, bool) {
+func runOnce(b *bench, w int, n int64) (int64, string, bool) {
 	runtime.GOMAXPROCS(w)
 	runtime.GC()
 	var c clock
 	if why := b.run(n, &c); why != "" {
 		fmt.Fprintf(os.Stderr, "weft-bench-go: %s: %s\n", b.name, why)
-		return 0, false
+		return 0, c.extra, false
 	}
 	if !c.ok {
 		fmt.Fprintf(os.Stderr, "weft-bench-go: %s: clock not stopped\n", b.name)
-		return 0, false
+		return 0, c.extra, false
 	}
-	return c.t1.Sub(c.t0).Nanoseconds(), true
+	return c.t1.Sub(c.t0).Nanoseconds(), c.extra, true
 }
 
 func printKV(r result) {
-	fmt.Printf("bench=%s impl=go workers=%d n=%d reps=%d median_ns=%d min_ns=%d max_ns=%d per_op_ns=%.2f ok=%d\n",
-		r.bench, r.workers, r.n, r.reps, r.median, r.minNs, r.maxNs, r.perOp, b2i(r.ok))
+	fmt.Printf("bench=%s impl=go workers=%d n=%d reps=%d median_ns=%d min_ns=%d max_ns=%d per_op_ns=%.2f ok=%d%s\n",
+		r.bench, r.workers, r.n, r.reps, r.median, r.minNs, r.maxNs, r.perOp, b2i(r.ok), r.extra)
 }
 
 // serve warms up, then times one run per "run" line of stdin.
 func serve(b *bench, w int, n int64) int {
-	_, allOK := runOnce(b, w, n)
+	_, _, allOK := runOnce(b, w, n)
 	fmt.Printf("ready ok=%d\n", b2i(allOK))
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() && strings.HasPrefix(in.Text(), "run") {
-		ns, ok := runOnce(b, w, n)
-		r := result{bench: b.name, workers: w, n: n, reps: 1, median: ns, minNs: ns, maxNs: ns, ok: ok}
+		ns, extra, ok := runOnce(b, w, n)
+		r := result{bench: b.name, workers: w, n: n, reps: 1, median: ns, minNs: ns, maxNs: ns, ok: ok,
+			extra: extra}
 		if ops := b.ops(n); ops > 0 {
 			r.perOp = float64(ns) / ops
 		}
@@ -110,11 +133,11 @@ func serve(b *bench, w int, n int64) int {
 
 func measure(b *bench, w int, n int64, reps int) result {
 	r := result{bench: b.name, workers: w, n: n, reps: reps}
-	_, r.ok = runOnce(b, w, n) // warm-up
+	_, _, r.ok = runOnce(b, w, n) // warm-up
 	samples := make([]int64, reps)
 	for i := range samples {
-		ns, ok := runOnce(b, w, n)
-		samples[i] = ns
+		ns, extra, ok := runOnce(b, w, n)
+		samples[i], r.extra = ns, extra
 		r.ok = r.ok && ok
 	}
 	sort.Slice(samples, func(i, j int) bool { return samples[i] < samples[j] })
@@ -131,7 +154,7 @@ func main() {
 	if runtime.NumCPU() > 1 {
 		workers = append(workers, runtime.NumCPU())
 	}
-	reps := 5
+	reps := 0 // not given
 	var nFlag int64
 	var selected []*bench
 	serveMode := false
@@ -149,8 +172,11 @@ func main() {
 		case a == "--list":
 			for _, b := range benches {
 				w := "any"
-				if b.oneWorker {
-					w = "1"
+				if b.only() > 0 {
+					w = strconv.Itoa(b.only())
+				}
+				if b.defaultReps > 0 {
+					w += " " + strconv.Itoa(b.defaultReps)
 				}
 				fmt.Printf("%s %d %s\n", b.name, b.defaultN, w)
 			}
@@ -190,7 +216,12 @@ func main() {
 				}
 			}
 			if !found {
-				fail("unknown or incomplete argument '%s' (benchmarks: yield spawn fib skynet)", a)
+				var names []string
+				for _, b := range benches {
+					names = append(names, b.name)
+				}
+				fail("unknown or incomplete argument '%s' (benchmarks: %s)", a,
+					strings.Join(names, " "))
 			}
 		}
 	}
@@ -212,8 +243,8 @@ func main() {
 			fail("--serve takes one benchmark and one worker count")
 		}
 		b, w := selected[0], workers[0]
-		if b.oneWorker {
-			w = 1
+		if b.only() > 0 {
+			w = b.only()
 		}
 		n := b.defaultN
 		if nFlag != 0 {
@@ -230,28 +261,35 @@ func main() {
 			n = nFlag
 		}
 		for i, w := range workers {
-			if b.oneWorker {
+			if b.only() > 0 {
 				if i > 0 {
 					break
 				}
-				w = 1
+				w = b.only()
 			}
-			r := measure(b, w, n, reps)
+			bReps := reps // --reps, else a one-shot workload's own, else 5
+			if bReps == 0 {
+				bReps = 5
+				if b.defaultReps > 0 {
+					bReps = b.defaultReps
+				}
+			}
+			r := measure(b, w, n, bReps)
 			printKV(r)
 			results = append(results, r)
 			allOK = allOK && r.ok
 		}
 	}
-	fmt.Printf("\n%-8s %-6s %7s %10s %5s %11s %11s %11s %10s %3s\n", "bench", "impl", "workers",
+	fmt.Printf("\n%-11s %-6s %7s %10s %5s %11s %11s %11s %10s %3s\n", "bench", "impl", "workers",
 		"n", "reps", "median_ms", "min_ms", "max_ms", "ns/op", "ok")
 	for _, r := range results {
 		ok := "yes"
 		if !r.ok {
 			ok = "NO"
 		}
-		fmt.Printf("%-8s %-6s %7d %10d %5d %11.3f %11.3f %11.3f %10.2f %3s\n", r.bench, "go",
+		fmt.Printf("%-11s %-6s %7d %10d %5d %11.3f %11.3f %11.3f %10.2f %3s%s\n", r.bench, "go",
 			r.workers, r.n, r.reps, float64(r.median)/1e6, float64(r.minNs)/1e6,
-			float64(r.maxNs)/1e6, r.perOp, ok)
+			float64(r.maxNs)/1e6, r.perOp, ok, r.extra)
 	}
 	if !allOK {
 		fmt.Fprintln(os.Stderr, "weft-bench-go: some runs gave a wrong answer (ok=0)")

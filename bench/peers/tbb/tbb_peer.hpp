@@ -24,7 +24,7 @@ template <typename F> void in_arena(int workers, F &&work)
     arena.execute(work);
 }
 
-extern const peer::Bench fib_bench, skynet_bench;
+extern const peer::Bench fib_bench, skynet_bench, uts_bench;
 
 } // namespace tbb_peer
 
