@@ -2,7 +2,8 @@
  * main.c - weft-bench: the command line, and the runtime's start and stop
  * around each run of a workload. The workloads are one per file (switch.c,
  * yield.c, spawn.c, fib.c, skynet.c, pingpong.c, chan.c, mutex.c,
- * skynet_chan.c); timing and output are in lib/harness.c.
+ * skynet_chan.c, uts.c, blocked_mem.c); timing and output are in
+ * lib/harness.c.
  *
  *   weft-bench [--workers LIST] [--reps N] [--n N] [--list] [BENCH...]
  *   weft-bench --serve --workers W [--n N] BENCH
@@ -33,7 +34,7 @@
 static const struct bench *const benches[] = {
     &bench_switch,   &bench_yield,       &bench_spawn, &bench_fib,         &bench_skynet,
     &bench_pingpong, &bench_pingpong_x,  &bench_chan1, &bench_chan4,       &bench_chan16,
-    &bench_mutex,    &bench_skynet_chan, &bench_uts,   &bench_blocked_mem,
+    &bench_mutex,    &bench_skynet_chan, &bench_uts,   &bench_blocked_mem, &bench_sleep,
 };
 enum { NBENCH = sizeof benches / sizeof benches[0] };
 

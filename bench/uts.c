@@ -1,7 +1,7 @@
 /*
  * uts.c - Unbalanced Tree Search, the irregular fork-join workload: the
  * T1-style geometric tree of lib/uts.h (b0 = 4 expected children per node,
- * root seed 19, n the depth limit: 1,849,910 nodes at the default 10),
+ * root seed 310, n the depth limit: 4,146,630 nodes at the default 10),
  * walked with a fiber per node. Each node draws its child count, spawns a
  * fiber per child (help-first, as weft spawns), joins them and returns the
  * size of its subtree; the root's answer must be the node count computed
@@ -92,8 +92,8 @@ static int run(struct bench_run *r)
 
 const struct bench bench_uts = {
     .name = "uts",
-    .what = "unbalanced tree search (T1-style, b0=4, seed 19), a fiber per node; n is the "
-            "depth limit; ns per fiber (default 10: 1.85M nodes)",
+    .what = "unbalanced tree search (T1-style, b0=4, seed 310), a fiber per node; n is the "
+            "depth limit; ns per fiber (default 10: 4.1M nodes)",
     .default_n = BENCH_UTS_DEPTH,
     .check_n = bench_uts_check_n,
     .ops = bench_uts_ops,

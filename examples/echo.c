@@ -5,7 +5,8 @@
  *
  *   examples/echo [--listen HOST:PORT] [--workers N]
  *
- * Defaults: 127.0.0.1:7007, one worker per core. SIGINT or SIGTERM stops
+ * Defaults: 127.0.0.1:7007, one worker per core; port 0 picks a free port,
+ * and the "listening on" line says which. SIGINT or SIGTERM stops
  * it cleanly: a fiber reads the signal from a self-pipe with weft_read,
  * closes the listener (which wakes the accept loop with -EBADF), shuts
  * every connection down (their fibers see end of file and leave), waits
@@ -173,6 +174,22 @@ static int listen_on(const char *spec)
     return fd;
 }
 
+/* Says where @fd listens, the port the kernel chose (for port 0) included. */
+static void print_listening(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    char host[NI_MAXHOST], port[NI_MAXSERV];
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0 ||
+        getnameinfo((struct sockaddr *)&ss, sl, host, sizeof host, port, sizeof port,
+                    NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+        return;
+    fprintf(stderr,
+            ss.ss_family == AF_INET6 ? "echo: listening on [%s]:%s\n"
+                                     : "echo: listening on %s:%s\n",
+            host, port);
+}
+
 static int usage(void)
 {
     fprintf(stderr, "usage: echo [--listen HOST:PORT] [--workers N]\n");
@@ -196,8 +213,13 @@ int main(int argc, char **argv)
             return usage();
         }
     }
-    /* Connections are tracked by fd number, up to the fd limit. */
+    /* One fd per connection: take all the hard limit allows. Connections
+     * are tracked by fd number, up to the limit. */
     struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
     srv.nopen = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
                     ? (size_t)rl.rlim_cur
                     : 65536;
@@ -213,7 +235,7 @@ int main(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    fprintf(stderr, "echo: listening on %s\n", listen_spec);
+    print_listening(srv.lfd);
     int err = weft_main(&cfg, serve, NULL, NULL);
     if (err) {
         fprintf(stderr, "echo: %s\n", weft_strerror(err));

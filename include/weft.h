@@ -122,6 +122,13 @@ enum weft_pin {
  *              detection"). Default: WEFT_DEADLOCK (off, abort, error), else
  *              abort for a runtime started by weft_main() and off for one
  *              started by weft_init(), whose plain threads weft cannot see.
+ * @sched_seed: non-zero: a deterministic schedule replayed by this seed -
+ *              one worker (whatever @workers says), every scheduling choice
+ *              and select's case order from one seeded generator, a virtual
+ *              clock that jumps to the next timer when nothing can run. For
+ *              testing. Default: WEFT_SCHED (seed:N or chaos:N), else off.
+ * @sched_chaos: with @sched_seed, also yield at random at the points where
+ *              fibers race (before parking, at channel operations, spawns).
  */
 typedef struct weft_config {
     int workers;
@@ -129,6 +136,8 @@ typedef struct weft_config {
     size_t stack_size;
     enum weft_guard guard;
     enum weft_deadlock deadlock;
+    uint64_t sched_seed;
+    bool sched_chaos;
 } weft_config;
 
 /**
@@ -176,7 +185,9 @@ WEFT_API const char *weft_strerror(int err);
  * Return: 0; -EINVAL if a field (or the environment variable standing in for
  * it) is out of range, with a message on stderr naming it; -ENOTSUP if the
  * requested guard mode is unavailable; -EBUSY if the runtime is already
- * running; -ENOMEM; -EAGAIN if a worker thread could not be created.
+ * running; -ENOMEM; -EAGAIN if a worker thread could not be created;
+ * -EMFILE or -ENFILE if the netpoller's or the monitor's descriptors could
+ * not be opened.
  * Context: a plain thread (not a fiber).
  */
 WEFT_API int weft_init(const weft_config *cfg);
@@ -417,6 +428,8 @@ WEFT_API int weft_key_get(weft_key key, void **value);
 #include "weft/debug.h"
 #include "weft/group.h"
 #include "weft/io.h"
+#include "weft/offload.h"
+#include "weft/signal.h"
 #include "weft/sync.h"
 
 #endif /* WEFT_H */

@@ -49,8 +49,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "chan.h"
 #include "debug.h"
+#include "detsched.h"
 #include "os.h"
 #include "runtime.h"
 #include "weft.h"
@@ -206,7 +208,7 @@ int wt_chan_recv_locked(struct chan *c, void *elem, struct waiter **wake)
 /* Is @deadline (valid: >= WEFT_FOREVER) already past? */
 static bool passed(int64_t deadline)
 {
-    return deadline == 0 || (deadline > 0 && deadline <= wt_os_now());
+    return deadline == 0 || (deadline > 0 && deadline <= wt_now());
 }
 
 /* Wait on the nil channel: for the deadline or a cancellation. */
@@ -318,6 +320,7 @@ static inline __attribute__((always_inline)) int op_api(weft_chan ch, void *elem
 {
     if (deadline < WEFT_FOREVER)
         return -EINVAL;
+    wt_det_chaos_point(); /* WEFT_SCHED=chaos: a yield before racing */
     struct worker *w;
     if (chan_enter(&w))
         return -ECANCELED;
@@ -365,7 +368,7 @@ static unsigned char no_ring[1];
 static void free_ring(unsigned char *buf)
 {
     if (buf != no_ring)
-        free(buf);
+        wt_free(buf);
 }
 
 int weft_chan_make(weft_chan *ch, size_t elem_size, size_t capacity)
@@ -380,7 +383,7 @@ int weft_chan_make(weft_chan *ch, size_t elem_size, size_t capacity)
         return -ECANCELED;
     int r = -ENOMEM;
     unsigned char *buf = no_ring;
-    if (bytes && !(buf = malloc(bytes)))
+    if (bytes && !(buf = wt_alloc(bytes)))
         goto out;
     uint64_t id;
     struct chan *c = wt_handle_alloc(&wt_chan_table, &id);

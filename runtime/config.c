@@ -3,6 +3,7 @@
  * (config.h). Messages name the variable or field at fault.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,6 +126,26 @@ static int env_deadlock(enum weft_deadlock *out)
     return 0;
 }
 
+/* WEFT_SCHED=seed:N or chaos:N, N a non-zero 64-bit number. */
+static int env_sched(uint64_t *seed, bool *chaos)
+{
+    const char *v = getenv("WEFT_SCHED");
+    if (!v)
+        return 0;
+    const char *num = NULL;
+    if (strncmp(v, "seed:", 5) == 0)
+        num = v + 5, *chaos = false;
+    else if (strncmp(v, "chaos:", 6) == 0)
+        num = v + 6, *chaos = true;
+    char *end = NULL;
+    errno = 0;
+    unsigned long long n = num && *num >= '0' && *num <= '9' ? strtoull(num, &end, 10) : 0;
+    if (!num || errno || !end || *end || n == 0)
+        return bad("WEFT_SCHED", v, "seed:N or chaos:N with N > 0");
+    *seed = n;
+    return 0;
+}
+
 /* MS of a WEFT_DEBUG "name=MS" token: 0..60000. */
 static bool parse_ms(const char *v, int *out)
 {
@@ -166,6 +187,19 @@ static int env_debug(struct wt_config *c)
     return 0;
 }
 
+/* WEFT_TRACE=FILE: a path; empty means unset. The file is created at
+ * start (trace.c), which reports a path it cannot create. */
+static int env_trace(const char **out)
+{
+    const char *v = getenv("WEFT_TRACE");
+    if (!v || !*v)
+        return 0;
+    if (strlen(v) >= PATH_MAX)
+        return bad("WEFT_TRACE", v, "a file path shorter than PATH_MAX");
+    *out = v;
+    return 0;
+}
+
 int wt_config_resolve(const weft_config *cfg, int default_workers, struct wt_config *out)
 {
     int saved = errno;
@@ -193,8 +227,12 @@ int wt_config_resolve(const weft_config *cfg, int default_workers, struct wt_con
         r = env_spawn(&c.spawn);
     if (!r)
         r = env_debug(&c);
+    if (!r)
+        r = env_trace(&c.trace);
     if (!r && cfg->deadlock == WEFT_DEADLOCK_DEFAULT)
         r = env_deadlock(&c.deadlock);
+    if (!r && !cfg->sched_seed)
+        r = env_sched(&c.sched_seed, &c.sched_chaos);
     errno = saved;
     if (r)
         return r;
@@ -234,6 +272,14 @@ int wt_config_resolve(const weft_config *cfg, int default_workers, struct wt_con
     default:
         fprintf(stderr, "weft: weft_config.guard=%d: not an enum weft_guard\n", (int)cfg->guard);
         return -EINVAL;
+    }
+    if (cfg->sched_seed) {
+        c.sched_seed = cfg->sched_seed;
+        c.sched_chaos = cfg->sched_chaos;
+    }
+    if (c.sched_seed) { /* one worker, help-first: every choice is the generator's */
+        c.workers = 1;
+        c.spawn = SPAWN_HELP_FIRST;
     }
     switch (cfg->deadlock) {
     case WEFT_DEADLOCK_DEFAULT:

@@ -22,6 +22,9 @@
  *    check turns itself off for good. A plain thread that has never touched
  *    weft and will only later wake a fiber is outside what weft can see;
  *    a program that does that sets WEFT_DEADLOCK=off (documented).
+ *    weft's own offload threads are exempt (wt_deadlock_mark_internal):
+ *    they wake fibers, and run user code that may, only while the fiber
+ *    that offloaded waits on them, a wait that keeps live above blocked.
  *  - the counters are read while every worker is idle, each written by its
  *    owner before that owner's seq_cst increment of nidle, which our
  *    seq_cst load of nidle reads; a worker that leaves idle in between
@@ -69,8 +72,18 @@ const char *wt_wait_kind_name(enum wait_kind kind)
     return "?";
 }
 
+/* Set on weft's own helper threads (deadlock.h). Read only by its thread. */
+static _Thread_local bool internal_thread;
+
+void wt_deadlock_mark_internal(void)
+{
+    internal_thread = true;
+}
+
 void wt_deadlock_note_foreign(void)
 {
+    if (internal_thread)
+        return;
     /* Load first: set once, read by every later call on this path. */
     if (!atomic_load_explicit(&wt_rt.foreign_used, memory_order_relaxed))
         atomic_store_explicit(&wt_rt.foreign_used, true, memory_order_seq_cst);

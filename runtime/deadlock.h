@@ -33,6 +33,13 @@ static inline bool wt_kind_is_deadlock_prone(enum wait_kind kind)
  * longer know who might wake whom, and stays off for this runtime. */
 void wt_deadlock_note_foreign(void);
 
+/* Mark the calling thread as one of weft's own helper threads (the offload
+ * pool, offload.c): wt_deadlock_note_foreign() ignores it from then on, for
+ * the thread's life. Sound only for a thread that acts on fibers while some
+ * fiber is in a wait the check does not count as blocked (an offload): the
+ * check cannot fire then, and the thread does nothing once that wait ends. */
+void wt_deadlock_mark_internal(void);
+
 /* Called by an idle worker @w about to sleep, with @w counted in nidle and
  * no work visible. Checks, reports and acts if every fiber is blocked. */
 void wt_deadlock_check(struct worker *w);

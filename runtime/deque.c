@@ -104,6 +104,8 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "alloc.h"
+
 static_assert(ATOMIC_LONG_LOCK_FREE == 2 && ATOMIC_LLONG_LOCK_FREE == 2,
               "the deque needs lock-free 64-bit atomics");
 static_assert(ATOMIC_POINTER_LOCK_FREE == 2, "the deque needs lock-free pointer atomics");
@@ -114,7 +116,7 @@ static struct deque_buf *buf_new(size_t cap)
     if (cap > (SIZE_MAX - sizeof(struct deque_buf)) / sizeof(_Atomic(void *)) ||
         cap > (size_t)INT64_MAX)
         return NULL;
-    struct deque_buf *a = calloc(1, sizeof *a + cap * sizeof a->slot[0]);
+    struct deque_buf *a = wt_calloc(1, sizeof *a + cap * sizeof a->slot[0]);
     if (!a)
         return NULL;
     a->mask = (int64_t)cap - 1;
@@ -142,7 +144,7 @@ void wt_deque_destroy(struct deque *dq)
     struct deque_buf *a = atomic_load_explicit(&dq->buf, memory_order_relaxed);
     while (a) {
         struct deque_buf *prev = a->prev;
-        free(a);
+        wt_free(a);
         a = prev;
     }
     atomic_store_explicit(&dq->buf, NULL, memory_order_relaxed);

@@ -10,6 +10,7 @@
 
 #include "deadlock.h"
 #include "debug.h"
+#include "detsched.h"
 #include "fiber.h"
 #include "fiber_table.h"
 #include "fls.h"
@@ -35,6 +36,7 @@ static struct fiber_cache *cache_of(struct worker *w)
 
 int weft_spawn(weft_fiber *out, weft_fn fn, void *arg, const weft_fiber_attr *attr)
 {
+    wt_det_chaos_point(); /* WEFT_SCHED=chaos */
     return wt_fiber_spawn(out, fn, arg, attr, false, __builtin_return_address(0));
 }
 
@@ -278,11 +280,27 @@ bool wt_fiber_publish_exit(struct worker *w, struct fiber *f)
     return false;
 }
 
+/* Relaxed, both: set before the spawn of any fiber they apply to, whose
+ * queue push (release) and pick (acquire) order them before our loads. */
+static _Atomic(weft_fn) lost_fn;
+static _Atomic(void (*)(void *)) lost_cb;
+
+void wt_fiber_set_lost_hook(weft_fn fn, void (*lost)(void *arg))
+{
+    atomic_store_explicit(&lost_cb, lost, memory_order_relaxed);
+    atomic_store_explicit(&lost_fn, fn, memory_order_relaxed);
+}
+
 void wt_fiber_finish_exit(struct worker *w, struct fiber *f)
 {
     WT_ASSERT(f->stack == NULL);
-    if (wt_fiber_publish_exit(w, f))
+    weft_fn fn = f->fn; /* before the release below */
+    void *arg = f->arg;
+    if (wt_fiber_publish_exit(w, f)) {
         wt_fiber_release(w->rt->ft, &w->fibers, f);
+        if (fn == atomic_load_explicit(&lost_fn, memory_order_relaxed))
+            atomic_load_explicit(&lost_cb, memory_order_relaxed)(arg);
+    }
 }
 
 _Noreturn void wt_fiber_main(void *arg)

@@ -112,6 +112,12 @@ bool wt_fiber_publish_exit(struct worker *w, struct fiber *f);
 /* End a fiber that never got a stack (it could not start). */
 void wt_fiber_finish_exit(struct worker *w, struct fiber *f);
 
+/* For a runtime-internal body whose detached fibers report their own end
+ * (group.c's members): a detached fiber running @fn that ends without a
+ * stack has @lost(its arg) called on the worker, instead of vanishing
+ * unseen (its waiters would wait forever). One such body at most. */
+void wt_fiber_set_lost_hook(weft_fn fn, void (*lost)(void *arg));
+
 /* Entry point of every fiber (wt_context_init's @entry). */
 _Noreturn void wt_fiber_main(void *arg);
 

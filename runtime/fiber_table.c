@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "fiber.h"
 #include "fiber_table.h"
 
@@ -40,7 +41,7 @@ void wt_fiber_table_fini(struct fiber_table *ft)
             if (gen > high)
                 high = gen;
         }
-        free(c);
+        wt_free(c);
     }
     next_gen_base = high + 1 ? high + 1 : 1; /* wraps after 2^32 reuses of one slot */
     pthread_mutex_destroy(&ft->lock);
@@ -56,7 +57,7 @@ static bool grow(struct fiber_table *ft)
     if (ft->nchunks == FT_MAX_CHUNKS)
         return false;
     /* Aligned like struct fiber, so each fiber's hot fields share one line. */
-    struct fiber *chunk = aligned_alloc(alignof(struct fiber), FT_CHUNK_SIZE * sizeof *chunk);
+    struct fiber *chunk = wt_aligned_alloc(alignof(struct fiber), FT_CHUNK_SIZE * sizeof *chunk);
     if (!chunk)
         return false;
     memset(chunk, 0, FT_CHUNK_SIZE * sizeof *chunk);

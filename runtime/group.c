@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "alloc.h"
 #include "fiber.h"
 #include "spinlock.h"
 #include "wait.h"
@@ -103,20 +104,10 @@ static void finish_all(struct waiter *n)
     }
 }
 
-static void *member_main(void *arg)
+/* @m ended with @err: move it to the done FIFO and wake the waiters. */
+static void member_end(struct member *m, int err)
 {
-    struct member *m = arg;
     struct group *g = m->g;
-    wt_spin_lock(&g->lock);
-    m->h = weft_self();
-    m->started = true;
-    bool cancelled = g->cancelled;
-    wt_spin_unlock(&g->lock);
-    if (cancelled)
-        (void)weft_cancel(weft_self());
-
-    int err = m->fn(m->arg);
-
     wt_spin_lock(&g->lock);
     unlink_running(g, m);
     m->err = err;
@@ -134,7 +125,29 @@ static void *member_main(void *arg)
     /* The group may be destroyed from here on: touch only the waiters,
      * which stay valid until finished. */
     finish_all(wake);
+}
+
+static void *member_main(void *arg)
+{
+    struct member *m = arg;
+    struct group *g = m->g;
+    wt_spin_lock(&g->lock);
+    m->h = weft_self();
+    m->started = true;
+    bool cancelled = g->cancelled;
+    wt_spin_unlock(&g->lock);
+    if (cancelled)
+        (void)weft_cancel(weft_self());
+    member_end(m, m->fn(m->arg));
     return NULL;
+}
+
+/* A member whose fiber could not start, for want of a stack (fiber.h's
+ * lost hook, called on the worker): it ends with -ENOMEM, or the group
+ * would wait for it forever. */
+static void member_lost(void *arg)
+{
+    member_end(arg, -ENOMEM);
 }
 
 int weft_group_go(weft_group *pub, weft_task_fn fn, void *arg, const weft_fiber_attr *attr)
@@ -142,14 +155,14 @@ int weft_group_go(weft_group *pub, weft_task_fn fn, void *arg, const weft_fiber_
     if (!pub || !fn)
         return -EINVAL;
     struct group *g = group_of(pub);
-    struct member *m = malloc(sizeof *m);
+    struct member *m = wt_alloc(sizeof *m);
     if (!m)
         return -ENOMEM;
     *m = (struct member){.g = g, .fn = fn, .arg = arg};
     wt_spin_lock(&g->lock);
     if (g->nspawned == INT32_MAX) {
         wt_spin_unlock(&g->lock);
-        free(m);
+        wt_free(m);
         return -EOVERFLOW;
     }
     m->index = g->nspawned++;
@@ -163,6 +176,7 @@ int weft_group_go(weft_group *pub, weft_task_fn fn, void *arg, const weft_fiber_
     weft_fiber_attr a = attr ? *attr : (weft_fiber_attr){0};
     a.detached = true;
     int index = m->index;
+    wt_fiber_set_lost_hook(member_main, member_lost);
     int r = wt_fiber_spawn(NULL, member_main, m, &a, false, __builtin_return_address(0));
     if (r == 0)
         return index; /* m may be gone already */
@@ -172,7 +186,7 @@ int weft_group_go(weft_group *pub, weft_task_fn fn, void *arg, const weft_fiber_
     struct waiter *wake = claim_all_locked(g); /* a wait for all may be done now */
     wt_spin_unlock(&g->lock);
     finish_all(wake);
-    free(m);
+    wt_free(m);
     return r;
 }
 
@@ -232,7 +246,7 @@ static void free_members(struct member *m)
 {
     while (m) {
         struct member *next = m->next;
-        free(m);
+        wt_free(m);
         m = next;
     }
 }
@@ -283,7 +297,7 @@ int weft_group_wait_any(weft_group *pub, int *index, int *err, int64_t deadline)
         *index = m->index;
     if (err)
         *err = m->err;
-    free(m);
+    wt_free(m);
     return 0;
 }
 
@@ -365,7 +379,7 @@ int weft_map(void *base, size_t n, size_t size, int (*fn)(void *elem, void *arg)
     size_t nchunks = (size_t)workers * 8;
     if (nchunks > n)
         nchunks = n;
-    struct map_chunk *chunks = malloc(nchunks * sizeof *chunks);
+    struct map_chunk *chunks = wt_alloc(nchunks * sizeof *chunks);
     if (!chunks)
         return -ENOMEM;
     weft_group g = WEFT_GROUP_INIT;
@@ -395,6 +409,6 @@ int weft_map(void *base, size_t n, size_t size, int (*fn)(void *elem, void *arg)
     if (!r)
         r = w;
     (void)weft_group_destroy(&g);
-    free(chunks);
+    wt_free(chunks);
     return r;
 }

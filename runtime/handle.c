@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "debug.h"
 #include "handle.h"
 
@@ -26,7 +27,7 @@ static bool grow(struct handle_table *t)
     if (t->nchunks == HT_MAX_CHUNKS)
         return false;
     size_t bytes = (size_t)HT_CHUNK_SIZE * t->size;
-    unsigned char *c = aligned_alloc(t->align, bytes);
+    unsigned char *c = wt_aligned_alloc(t->align, bytes);
     if (!c)
         return false;
     memset(c, 0, bytes); /* generation 0 (free), lock unlocked, queues empty */

@@ -8,6 +8,8 @@
  *    whose switch counter has not moved while it runs a fiber, once per
  *    stall;
  *  - on SIGQUIT (WEFT_DEBUG=sigquit), prints weft_dump to stderr and goes on.
+ *  - while a timeline trace records (trace.c), writes out the workers'
+ *    event rings every 10 ms; it is started for that if it was not running.
  * It reads only counters and w->running (relaxed atomics): it never stops
  * or touches a worker. When every worker is idle it backs off to 100 ms.
  */
@@ -21,11 +23,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "dump.h"
 #include "fiber.h"
 #include "monitor.h"
 #include "os.h"
 #include "runtime.h"
+#include "trace.h"
 #include "worker.h"
 
 enum { IDLE_INTERVAL_MS = 100 };
@@ -118,7 +122,7 @@ static void *monitor_main(void *arg)
     int timeout = busy_ms;
     for (;;) {
         struct pollfd p = {.fd = mon.pipe[0], .events = POLLIN};
-        int n = poll(&p, 1, timeout);
+        int n = WT_FAULT_SYS(WT_FAULT_EINTR, poll(&p, 1, timeout));
         if (n > 0) {
             char buf[16];
             ssize_t got = read(mon.pipe[0], buf, sizeof buf);
@@ -129,6 +133,7 @@ static void *monitor_main(void *arg)
                     wt_dump_all(stderr, rt);
             }
         }
+        wt_trace_flush(); /* the timeline trace's rings, while one records */
         int64_t now = wt_os_now();
         if (rt->cfg.schedtrace_ms && now >= next_trace) {
             schedtrace(rt, start, now);
@@ -141,14 +146,15 @@ static void *monitor_main(void *arg)
             if (due < timeout)
                 timeout = due > 0 ? (int)due : 0;
         }
+        timeout = wt_trace_flush_timeout(timeout);
     }
 }
 
 static void free_samples(void)
 {
-    free(mon.last_switches);
-    free(mon.since);
-    free(mon.reported);
+    wt_free(mon.last_switches);
+    wt_free(mon.since);
+    wt_free(mon.reported);
     mon.last_switches = NULL;
     mon.since = NULL;
     mon.reported = NULL;
@@ -159,22 +165,22 @@ int wt_monitor_start(struct runtime *rt)
     rt->monitor_on = false;
     if (!WT_STATS)
         rt->cfg.stall_ms = 0; /* it watches the switch counters */
-    if (!rt->cfg.schedtrace_ms && !rt->cfg.stall_ms && !rt->cfg.sigquit)
+    if (!rt->cfg.schedtrace_ms && !rt->cfg.stall_ms && !rt->cfg.sigquit && !wt_trace_active())
         return 0;
     size_t n = (size_t)rt->nworkers;
-    mon.last_switches = calloc(n, sizeof *mon.last_switches);
-    mon.since = calloc(n, sizeof *mon.since);
-    mon.reported = calloc(n, sizeof *mon.reported);
+    mon.last_switches = wt_calloc(n, sizeof *mon.last_switches);
+    mon.since = wt_calloc(n, sizeof *mon.since);
+    mon.reported = wt_calloc(n, sizeof *mon.reported);
     if (!mon.last_switches || !mon.since || !mon.reported) {
         free_samples();
         return -ENOMEM;
     }
-    if (pipe2(mon.pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+    if (WT_FAULT_SYS(WT_FAULT_SYSCALL, pipe2(mon.pipe, O_CLOEXEC | O_NONBLOCK)) != 0) {
         int r = -errno;
         free_samples();
         return r;
     }
-    int r = pthread_create(&mon.thread, NULL, monitor_main, rt);
+    int r = wt_thread_create(&mon.thread, NULL, monitor_main, rt);
     if (r) {
         close(mon.pipe[0]);
         close(mon.pipe[1]);
@@ -195,7 +201,7 @@ int wt_monitor_start(struct runtime *rt)
     return 0;
 }
 
-void wt_monitor_stop(struct runtime *rt)
+static void stop_thread(struct runtime *rt)
 {
     if (!rt->monitor_on)
         return;
@@ -210,4 +216,24 @@ void wt_monitor_stop(struct runtime *rt)
     close(mon.pipe[1]);
     free_samples();
     rt->monitor_on = false;
+}
+
+/* Serialises wt_monitor_ensure with wt_monitor_stop: an ensure either runs
+ * before the stop (which then stops what it started) or sees the runtime
+ * no longer RUNNING (shutdown moves the state before it stops us). */
+static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void wt_monitor_stop(struct runtime *rt)
+{
+    pthread_mutex_lock(&start_lock);
+    stop_thread(rt);
+    pthread_mutex_unlock(&start_lock);
+}
+
+int wt_monitor_ensure(struct runtime *rt)
+{
+    pthread_mutex_lock(&start_lock);
+    int r = rt->monitor_on || !wt_rt_running() ? 0 : wt_monitor_start(rt);
+    pthread_mutex_unlock(&start_lock);
+    return r;
 }

@@ -12,5 +12,8 @@ struct runtime;
 int wt_monitor_start(struct runtime *rt);
 /* Stop it (no-op if not started); before the workers are freed. */
 void wt_monitor_stop(struct runtime *rt);
+/* Start it now if it is not running (weft_trace_start: the trace needs
+ * its flushes). Returns 0 or -errno. */
+int wt_monitor_ensure(struct runtime *rt);
 
 #endif /* WT_MONITOR_H */

@@ -74,6 +74,7 @@
 #include <errno.h>
 
 #include "debug.h"
+#include "detsched.h"
 #include "runtime.h"
 #include "sync.h"
 #include "worker.h"
@@ -179,7 +180,7 @@ int wt_mutex_lock_slow(struct mutex *m, int64_t deadline)
                 return 0;
             continue;
         }
-        int64_t now = wt_os_now();
+        int64_t now = wt_now();
         if (deadline >= 0 && deadline <= now)
             return give_up(m, woken, -ETIMEDOUT);
         bool requeue = start != 0; /* woken from the queue before: go back in front */
@@ -226,7 +227,7 @@ int wt_mutex_lock_slow(struct mutex *m, int64_t deadline)
         if (r == 0) {
             if (n.token == TOKEN_HANDOFF) {
                 /* LOCKED stayed set for us. A short wait ends hand-off mode. */
-                if (wt_os_now() - start <= STARVE_NS)
+                if (wt_now() - start <= STARVE_NS)
                     atomic_fetch_and_explicit(&m->state, ~(uint32_t)MUTEX_STARVING,
                                               memory_order_relaxed);
                 return 0;

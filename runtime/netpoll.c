@@ -57,6 +57,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "debug.h"
 #include "netpoll.h"
 #include "os.h"
@@ -88,7 +89,7 @@ static struct pd *pd_lookup(int fd, bool create)
     /* Acquire pairs with the release CAS below: the chunk's zeroes are seen. */
     struct pd *chunk = atomic_load_explicit(&pd_chunks[c], memory_order_acquire);
     if (!chunk && create) {
-        struct pd *fresh = aligned_alloc(WT_CACHE_LINE, PD_CHUNK * sizeof(struct pd));
+        struct pd *fresh = wt_aligned_alloc(WT_CACHE_LINE, PD_CHUNK * sizeof(struct pd));
         if (!fresh)
             return NULL;
         memset(fresh, 0, PD_CHUNK * sizeof(struct pd)); /* unlocked, empty queues */
@@ -96,7 +97,7 @@ static struct pd *pd_lookup(int fd, bool create)
                                                     memory_order_acq_rel, memory_order_acquire))
             chunk = fresh;
         else
-            free(fresh); /* another thread published one first: chunk is it */
+            wt_free(fresh); /* another thread published one first: chunk is it */
     }
     return chunk ? &chunk[fd & (PD_CHUNK - 1)] : NULL;
 }
@@ -130,7 +131,7 @@ WT_NOIPA static int sys_poll1(int fd, short events, int ms, short *revents)
 {
     int saved = errno;
     struct pollfd p = {.fd = fd, .events = events, .revents = 0};
-    int r = poll(&p, 1, ms);
+    int r = WT_FAULT_SYS(WT_FAULT_EINTR, poll(&p, 1, ms));
     if (r < 0)
         r = -errno;
     *revents = p.revents;

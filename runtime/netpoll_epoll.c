@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "debug.h"
 #include "netpoll.h"
 #include "os.h"
@@ -30,7 +31,7 @@ struct slot {
 WT_NOIPA static int sys_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 {
     int saved = errno;
-    int r = epoll_ctl(epfd, op, fd, ev) == 0 ? 0 : -errno;
+    int r = WT_FAULT_SYS(WT_FAULT_SYSCALL, epoll_ctl(epfd, op, fd, ev)) == 0 ? 0 : -errno;
     errno = saved;
     return r;
 }
@@ -42,17 +43,17 @@ int wt_poller_open(struct poller *p, int nslots)
     p->fd = p->wake_fd = -1;
     atomic_store_explicit(&p->wake_pending, 0, memory_order_relaxed);
     p->nslots = nslots;
-    p->slots = aligned_alloc(WT_CACHE_LINE, (size_t)nslots * sizeof(struct slot));
+    p->slots = wt_aligned_alloc(WT_CACHE_LINE, (size_t)nslots * sizeof(struct slot));
     if (!p->slots) {
         r = -ENOMEM;
         goto out;
     }
-    p->fd = epoll_create1(EPOLL_CLOEXEC);
+    p->fd = WT_FAULT_SYS(WT_FAULT_SYSCALL, epoll_create1(EPOLL_CLOEXEC));
     if (p->fd < 0) {
         r = -errno;
         goto out_free;
     }
-    p->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    p->wake_fd = WT_FAULT_SYS(WT_FAULT_SYSCALL, eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
     if (p->wake_fd < 0) {
         r = -errno;
         goto out_close_epoll;
@@ -72,7 +73,7 @@ out_close_epoll:
     close(p->fd);
     p->fd = -1;
 out_free:
-    free(p->slots);
+    wt_free(p->slots);
     p->slots = NULL;
 out:
     errno = saved;
@@ -88,7 +89,7 @@ void wt_poller_close(struct poller *p)
         close(p->fd);
     errno = saved;
     p->fd = p->wake_fd = -1;
-    free(p->slots);
+    wt_free(p->slots);
     p->slots = NULL;
 }
 
@@ -130,7 +131,8 @@ WT_NOIPA static int sys_epoll_wait(int epfd, struct epoll_event *ev, int64_t dea
     /* Relaxed: a hint; every thread that reads it stale just asks again. */
     if (deadline > 0 && !atomic_load_explicit(&no_pwait2, memory_order_relaxed)) {
         struct timespec ts = {.tv_sec = rel / 1000000000, .tv_nsec = rel % 1000000000};
-        n = (int)syscall(SYS_epoll_pwait2, epfd, ev, NEVENTS, &ts, NULL, (size_t)0);
+        n = (int)WT_FAULT_SYS(WT_FAULT_EINTR,
+                              syscall(SYS_epoll_pwait2, epfd, ev, NEVENTS, &ts, NULL, (size_t)0));
         if (n >= 0 || errno != ENOSYS)
             goto out;
         atomic_store_explicit(&no_pwait2, true, memory_order_relaxed);
@@ -139,7 +141,7 @@ WT_NOIPA static int sys_epoll_wait(int epfd, struct epoll_event *ev, int64_t dea
     int ms = deadline < 0 ? -1 : 0;
     if (deadline > 0) /* round up, so that a timer is never woken for early */
         ms = rel / 1000000 >= INT_MAX ? INT_MAX : (int)((rel + 999999) / 1000000);
-    n = epoll_wait(epfd, ev, NEVENTS, ms);
+    n = WT_FAULT_SYS(WT_FAULT_EINTR, epoll_wait(epfd, ev, NEVENTS, ms));
 #ifdef SYS_epoll_pwait2
 out:
 #endif

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "debug.h"
 #include "netpoll.h"
 #include "os.h"
@@ -64,7 +65,7 @@ int wt_poller_open(struct poller *p, int nslots)
     p->fd = p->wake_fd = -1;
     atomic_store_explicit(&p->wake_pending, 0, memory_order_relaxed);
     p->nslots = nslots;
-    p->slots = aligned_alloc(WT_CACHE_LINE, (size_t)nslots * sizeof(struct slot));
+    p->slots = wt_aligned_alloc(WT_CACHE_LINE, (size_t)nslots * sizeof(struct slot));
     if (!p->slots) {
         r = -ENOMEM;
         goto out;
@@ -89,7 +90,7 @@ out_close:
     close(p->fd);
     p->fd = -1;
 out_free:
-    free(p->slots);
+    wt_free(p->slots);
     p->slots = NULL;
 out:
     errno = saved;
@@ -103,7 +104,7 @@ void wt_poller_close(struct poller *p)
         close(p->fd);
     errno = saved;
     p->fd = -1;
-    free(p->slots);
+    wt_free(p->slots);
     p->slots = NULL;
 }
 

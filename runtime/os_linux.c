@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "os.h"
 
 int64_t wt_os_now(void)
@@ -34,8 +35,9 @@ int wt_os_wait(_Atomic uint32_t *word, uint32_t expected, int64_t deadline)
     /* errno is ours to read here: this runs on a plain thread stack, never
      * across a fiber switch. */
     int saved = errno;
-    long r = syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, expected,
-                     tp, NULL, FUTEX_BITSET_MATCH_ANY);
+    long r = WT_FAULT_SYS(WT_FAULT_EINTR, syscall(SYS_futex, (uint32_t *)word,
+                                                  FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, expected,
+                                                  tp, NULL, FUTEX_BITSET_MATCH_ANY));
     int err = r < 0 ? errno : 0;
     errno = saved;
     return -err;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "fiber.h"
 #include "overflow.h"
 #include "stack.h"
@@ -77,12 +78,12 @@ enum { ALTSTACK_SIZE = 64 * 1024 };
 void *wt_overflow_altstack_enable(void)
 {
     size_t size = ALTSTACK_SIZE > SIGSTKSZ ? ALTSTACK_SIZE : (size_t)SIGSTKSZ;
-    void *mem = malloc(size);
+    void *mem = wt_alloc(size);
     if (!mem)
         return NULL;
     stack_t ss = {.ss_sp = mem, .ss_size = size, .ss_flags = 0};
     if (sigaltstack(&ss, NULL) != 0) {
-        free(mem);
+        wt_free(mem);
         return NULL;
     }
     return mem;
@@ -94,5 +95,5 @@ void wt_overflow_altstack_disable(void *altstack)
         return;
     stack_t ss = {.ss_flags = SS_DISABLE};
     sigaltstack(&ss, NULL);
-    free(altstack);
+    wt_free(altstack);
 }

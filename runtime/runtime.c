@@ -16,15 +16,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "chan.h"
+#include "detsched.h"
 #include "fiber.h"
 #include "monitor.h"
 #include "netpoll.h"
+#include "offload.h"
 #include "os.h"
 #include "overflow.h"
 #include "runtime.h"
 #include "scheduler.h"
 #include "topology.h"
+#include "trace.h"
 #include "worker.h"
 
 enum { DEQUE_INITIAL = 256 };
@@ -48,18 +52,20 @@ void wt_foreign_leave(void)
 /* Free what start() built; the workers are not running. */
 static void teardown(struct runtime *rt, int nstarted_deques)
 {
+    wt_trace_shutdown(rt); /* a trace still recording: finish its file */
     /* Closes the poller; the user's fds stay open. No-op if never opened. */
     wt_netpoll_fini();
+    wt_det_fini(rt);
     for (int i = 0; i < nstarted_deques; i++) {
         struct worker *w = &rt->workers[i];
         wt_timer_fini(&w->timers);
         wt_deque_destroy(&w->runq);
     }
-    free(rt->workers);
+    wt_free(rt->workers);
     rt->workers = NULL;
     if (rt->ft) {
         wt_fiber_table_fini(rt->ft);
-        free(rt->ft);
+        wt_free(rt->ft);
         rt->ft = NULL;
     }
     wt_stack_global_fini(&rt->stacks);
@@ -84,6 +90,9 @@ static int start(struct runtime *rt, const weft_config *cfg)
     r = wt_config_resolve(cfg, wt_topology_default_workers(rt->topo), &rt->cfg);
     if (r)
         goto out_teardown;
+    r = wt_offload_init(rt->cfg.workers); /* WEFT_OFFLOAD_MAX; starts no thread */
+    if (r)
+        goto out_teardown;
     r = wt_stack_global_init(&rt->stacks, rt->cfg.stack_size, rt->cfg.guard);
     if (r) {
         if (r == -ENOTSUP)
@@ -92,7 +101,7 @@ static int start(struct runtime *rt, const weft_config *cfg)
         goto out_teardown;
     }
     r = -ENOMEM;
-    rt->ft = malloc(sizeof *rt->ft);
+    rt->ft = wt_alloc(sizeof *rt->ft);
     if (!rt->ft)
         goto out_teardown;
     wt_fiber_table_init(rt->ft);
@@ -115,7 +124,7 @@ static int start(struct runtime *rt, const weft_config *cfg)
     rt->nworkers = rt->cfg.workers;
     size_t bytes = (size_t)rt->nworkers * sizeof(struct worker);
     rt->workers =
-        aligned_alloc(WT_CACHE_LINE, (bytes + WT_CACHE_LINE - 1) & ~(size_t)(WT_CACHE_LINE - 1));
+        wt_aligned_alloc(WT_CACHE_LINE, (bytes + WT_CACHE_LINE - 1) & ~(size_t)(WT_CACHE_LINE - 1));
     if (!rt->workers)
         goto out_teardown;
     memset(rt->workers, 0, bytes);
@@ -142,6 +151,12 @@ static int start(struct runtime *rt, const weft_config *cfg)
     /* The netpoller: an epoll fd and an eventfd, opened always (two system
      * calls here; none on any scheduling path until a fiber waits on an fd). */
     r = wt_netpoll_init(rt->nworkers);
+    if (r)
+        goto out_deques;
+    r = wt_det_init(rt);
+    if (r)
+        goto out_deques;
+    r = wt_trace_init(rt); /* WEFT_TRACE: before any fiber runs */
     if (r)
         goto out_deques;
     r = wt_overflow_install();
@@ -204,6 +219,7 @@ int weft_shutdown(void)
     int saved = errno;
     wt_monitor_stop(rt); /* it reads the workers: first */
     stop_workers(rt, rt->nworkers);
+    wt_offload_stop(); /* waits for running offloads: before fibers are abandoned */
     /* Workers are gone: wake plain threads in weft_join, wait them out. */
     size_t live;
     for (;;) {

@@ -20,6 +20,18 @@
 
 struct worker;
 struct wt_topology;
+struct fiber;
+
+/* The deterministic schedule's state (detsched.c); `on` is read-mostly. */
+struct det {
+    bool on, chaos;
+    uint64_t seed;
+    uint64_t rng;           /* the one generator: owner worker only */
+    _Atomic int64_t vclock; /* virtual monotonic time, ns */
+    uint64_t hash;          /* of the sequence of picks, for tests */
+    struct fiber **pool;    /* runnable fibers, picked at random */
+    size_t npool, cappool;
+};
 
 enum rt_state {
     RT_STOPPED = 0,
@@ -32,6 +44,7 @@ struct runtime {
     /* Read on hot paths, written only by weft_init and weft_shutdown. */
     _Atomic int state; /* enum rt_state; seq_cst */
     struct wt_config cfg;
+    struct det det;
     int nworkers;
     struct worker *workers;
     struct wt_topology *topo;

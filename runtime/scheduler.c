@@ -103,12 +103,14 @@
 #include "deadlock.h"
 #include "debug.h"
 #include "deque.h"
+#include "detsched.h"
 #include "fiber.h"
 #include "netpoll.h"
 #include "os.h"
 #include "overflow.h"
 #include "runtime.h"
 #include "scheduler.h"
+#include "trace.h"
 #include "wait.h"
 #include "worker.h"
 
@@ -164,7 +166,7 @@ static void push_local(struct worker *w, struct fiber *f)
 
 static void fire_timers(struct worker *w)
 {
-    int64_t now = wt_os_now();
+    int64_t now = wt_now();
     struct timer_entry e;
     while (wt_timer_pop_expired(&w->timers, now, &e))
         if (wt_wait_fire_timer(w, e.f, e.key)) /* readies it unless the entry is stale */
@@ -183,14 +185,36 @@ static struct fiber *take_global(struct worker *w)
 }
 
 /* The next local fiber, in the order the essay above gives. Owner only. */
-static struct fiber *pick_local(struct worker *w)
+/* Under a deterministic schedule: every runnable fiber goes into the pool
+ * (detsched.c), whichever queue it was put on, and the next one is drawn
+ * from it at random. One worker, so nobody steals from those queues. */
+static struct fiber *pick_det(struct worker *w)
 {
     struct fiber *f;
     if (w->timers.n)
         fire_timers(w);
+    if ((f = w->runnext)) {
+        w->runnext = NULL;
+        if (!wt_det_push(f))
+            return f;
+    }
+    while ((f = wt_deque_pop(&w->runq)) || (f = yieldq_pop(w)) || (f = wt_gq_pop(&w->rt->gq)))
+        if (!wt_det_push(f))
+            return f; /* no room: run it now, still the same every time */
+    return wt_det_take();
+}
+
+static struct fiber *pick_local(struct worker *w)
+{
+    struct fiber *f;
+    if (WT_UNLIKELY(wt_det_on()))
+        return pick_det(w);
+    if (w->timers.n)
+        fire_timers(w);
     uint32_t phase = ++w->tick % FAIRNESS_TICK;
     if (WT_UNLIKELY(phase == 0)) {
-        wt_netpoll_poll(w); /* a busy worker sees I/O too (the essay, (5)) */
+        /* A busy worker sees I/O too (the essay, (5)). */
+        wt_trace_poll(w, wt_netpoll_poll(w), false);
         if ((f = take_global(w)))
             return f;
         if (w->tick % OLDEST_TICK == 0 && (f = wt_deque_steal(&w->runq)))
@@ -223,6 +247,7 @@ static bool bind_stack(struct worker *w, struct fiber *f)
     f->fls_used = false;
     wt_context_init(&f->ctx, top, wt_fiber_main);
     wt_san_fiber_init(&f->san, s->lo, s->size);
+    wt_trace(w, TRACE_FIRST, f, 0);
     return true;
 }
 
@@ -283,6 +308,7 @@ static inline void set_current(struct worker *w, struct fiber *next)
     atomic_store_explicit(&w->running, next, memory_order_release);
     if (next)
         WT_STAT(w, switches);
+    wt_trace(w, TRACE_RUN, next, 0);
 }
 
 /* Switch from @cur (NULL: the scheduler context) to @next (NULL: the
@@ -315,6 +341,7 @@ static struct worker *leave(struct worker *w, struct fiber *cur, bool dying)
 void wt_sched_ready(struct worker *w, struct fiber *f)
 {
     WT_STAT(w, wakeups);
+    wt_trace(w, TRACE_WAKE, f, 0);
     struct fiber *old = w->runnext;
     w->runnext = f;
     if (old) {
@@ -325,6 +352,7 @@ void wt_sched_ready(struct worker *w, struct fiber *f)
 
 void wt_sched_spawn(struct worker *w, struct fiber *f)
 {
+    wt_trace(w, TRACE_SPAWN, f, 0);
     struct fiber *cur = w->current;
     if (w->rt->cfg.spawn == SPAWN_WORK_FIRST && cur) {
         if (!bind_stack(w, f))
@@ -348,6 +376,7 @@ struct worker *wt_sched_park(struct worker *w, bool (*fn)(struct fiber *f, void 
     struct fiber *cur = w->current;
     WT_ASSERT(cur != NULL);
     WT_STAT(w, parks);
+    wt_trace(w, TRACE_PARK, cur, 0);
     w->after = (struct after){.kind = AFTER_PARK, .f = cur, .park_fn = fn, .park_arg = arg};
     return leave(w, cur, false);
 }
@@ -457,6 +486,7 @@ static struct fiber *steal_work(struct worker *w)
             struct fiber *f = wt_deque_steal(&v->runq);
             if (f) {
                 WT_STAT(w, steals);
+                wt_trace(w, TRACE_STEAL, f, (unsigned)v->index);
                 return f;
             }
         }
@@ -486,6 +516,24 @@ static bool work_visible(struct runtime *rt)
 static void idle(struct worker *w)
 {
     struct runtime *rt = w->rt;
+    if (WT_UNLIKELY(wt_det_on())) {
+        /* Deterministic schedule: nothing can run, so time jumps to the
+         * next timer instead of passing (the virtual clock). */
+        int64_t next = wt_timer_next(&w->timers);
+        if (next >= 0) {
+            /* A plain thread that has used weft may act any moment: give it
+             * a real millisecond before time jumps over its chance. */
+            if (atomic_load_explicit(&rt->foreign_used, memory_order_seq_cst)) {
+                uint32_t s = atomic_load_explicit(&rt->idle_seq, memory_order_seq_cst);
+                if (!work_visible(rt))
+                    wt_os_wait(&rt->idle_seq, s, wt_os_now() + 1000000);
+                if (work_visible(rt))
+                    return;
+            }
+            wt_det_advance(next);
+            return;
+        }
+    }
     uint32_t seq = atomic_load_explicit(&rt->idle_seq, memory_order_seq_cst);
     /* Relaxed: published to the deadlock check by the nidle RMW below. */
     atomic_store_explicit(&w->idle_timer, wt_timer_next(&w->timers), memory_order_relaxed);
@@ -514,6 +562,7 @@ static void idle(struct worker *w)
     }
     if (poller)
         wt_netpoll_unclaim();
+    wt_trace_poll(w, ready != NULL, true);
     atomic_fetch_add_explicit(&rt->idle_epoch, 1, memory_order_seq_cst);
     atomic_fetch_sub_explicit(&rt->nidle, 1, memory_order_seq_cst);
     /* Before looking for work, so that a waker that saw waking set and
@@ -532,7 +581,7 @@ void wt_sched_loop(struct worker *w)
             /* Fibers whose fds are ready, before stealing (Go's order);
              * they are readied here, so pick again. Never spinning here:
              * steal_work's spinning ends in stop_spinning or idle. */
-            if (!f && !w->spinning && wt_netpoll_poll(w))
+            if (!f && !w->spinning && wt_trace_poll(w, wt_netpoll_poll(w), false))
                 continue;
             if (!f)
                 f = steal_work(w);

@@ -41,8 +41,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "chan.h"
 #include "debug.h"
+#include "detsched.h"
 #include "os.h"
 #include "runtime.h"
 #include "weft.h"
@@ -62,6 +64,8 @@ static _Thread_local uint64_t rng_state;
 
 __attribute__((noinline)) static uint32_t rng32(void)
 {
+    if (WT_UNLIKELY(wt_det_on()) && wt_worker_self())
+        return wt_det_rand(); /* the deterministic schedule's generator */
     uint64_t x = rng_state;
     if (WT_UNLIKELY(x == 0))
         x = (uint64_t)(uintptr_t)&rng_state ^ (uint64_t)wt_os_now();
@@ -179,7 +183,7 @@ static int run(struct worker *w, weft_select_case *cases, size_t n, int64_t dead
         unlock_all(locks, nlocks);
         return -EAGAIN;
     }
-    if (deadline > 0 && deadline <= wt_os_now()) {
+    if (deadline > 0 && deadline <= wt_now()) {
         unlock_all(locks, nlocks);
         return -ETIMEDOUT;
     }
@@ -238,7 +242,7 @@ int weft_select(weft_select_case *cases, size_t n, int64_t deadline)
     void *heap = NULL;
     int r;
     if (n > SELECT_STACK_CASES) {
-        heap = malloc(n * (sizeof *sc + sizeof *poll + sizeof *locks));
+        heap = wt_alloc(n * (sizeof *sc + sizeof *poll + sizeof *locks));
         if (!heap) {
             r = -ENOMEM;
             goto out;
@@ -248,7 +252,7 @@ int weft_select(weft_select_case *cases, size_t n, int64_t deadline)
         poll = (uint32_t *)(locks + n);
     }
     r = run(w, cases, n, deadline, sc, poll, locks);
-    free(heap);
+    wt_free(heap);
 out:
     if (foreign)
         wt_foreign_leave();

@@ -25,6 +25,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "os.h"
 #include "sanitizer.h"
 #include "stack.h"
@@ -86,15 +87,16 @@ int wt_stack_check_size(size_t size, size_t *rounded)
 
 /* Does MADV_GUARD_INSTALL exist and really fault? qemu-user accepts the
  * call without enforcing it, so check: the kernel must refuse to read the
- * guard page on our behalf (write() from it fails with EFAULT). */
-static bool guard_install_works(void)
+ * guard page on our behalf (write() from it fails with EFAULT). 1 if it
+ * does, 0 if not, -ENOMEM if the probe page could not be mapped. */
+static int guard_install_works(void)
 {
     size_t page = wt_os_page_size();
-    bool ok = false;
-    char *p = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    int ok = 0;
+    char *p = wt_map(NULL, 2 * page, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED)
-        return false;
+        return -ENOMEM;
     if (madvise(p, page, MADV_GUARD_INSTALL) == 0) {
         int fds[2];
         if (pipe2(fds, O_CLOEXEC) == 0) {
@@ -103,7 +105,7 @@ static bool guard_install_works(void)
             close(fds[1]);
         }
     }
-    munmap(p, 2 * page);
+    wt_unmap(p, 2 * page);
     return ok;
 }
 
@@ -126,9 +128,11 @@ int wt_stack_global_init(struct stack_global *g, size_t default_size, enum weft_
     memset(g, 0, sizeof *g);
     g->default_size = default_size;
     g->mprotect_budget = read_mprotect_budget();
-    bool madvise_ok =
-        want == WEFT_GUARD_DEFAULT || want == WEFT_GUARD_MADVISE ? guard_install_works() : false;
+    int madvise_ok =
+        want == WEFT_GUARD_DEFAULT || want == WEFT_GUARD_MADVISE ? guard_install_works() : 0;
     errno = saved;
+    if (madvise_ok < 0)
+        return madvise_ok; /* out of memory, not a kernel without the call */
     switch (want) {
     case WEFT_GUARD_DEFAULT:
         g->mode = madvise_ok ? WEFT_GUARD_MADVISE : WEFT_GUARD_MPROTECT;
@@ -182,13 +186,13 @@ static struct region *map_region(struct stack_global *g, size_t size, uint32_t n
      * slight overflow lands on them rather than on the neighbour. */
     size_t guard = mode == WEFT_GUARD_CANARY ? page : GUARD_PAGES * page;
     size_t slot = guard + size;
-    struct region *r = malloc(sizeof *r + nslots * sizeof(struct stack));
+    struct region *r = wt_alloc(sizeof *r + nslots * sizeof(struct stack));
     if (!r)
         return NULL;
-    char *base = mmap(NULL, slot * nslots, PROT_READ | PROT_WRITE,
-                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+    char *base = wt_map(NULL, slot * nslots, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
     if (base == MAP_FAILED) {
-        free(r);
+        wt_free(r);
         return NULL;
     }
     r->base = base;
@@ -199,12 +203,12 @@ static struct region *map_region(struct stack_global *g, size_t size, uint32_t n
         char *lo = base + i * slot;
         int rc = 0;
         if (mode == WEFT_GUARD_MADVISE)
-            rc = madvise(lo, guard, MADV_GUARD_INSTALL);
+            rc = WT_FAULT_SYS(WT_FAULT_MAP, madvise(lo, guard, MADV_GUARD_INSTALL));
         else if (mode == WEFT_GUARD_MPROTECT)
-            rc = mprotect(lo, guard, PROT_NONE);
+            rc = WT_FAULT_SYS(WT_FAULT_MAP, mprotect(lo, guard, PROT_NONE));
         if (rc != 0) {
-            munmap(base, r->len);
-            free(r);
+            wt_unmap(base, r->len);
+            wt_free(r);
             return NULL;
         }
         struct stack *s = &r->stacks[i];
@@ -248,14 +252,14 @@ static void unmap_region(struct stack_global *g, struct region *r)
         g->mprotect_guards -= r->nslots;
     for (uint32_t i = 0; i < r->nslots; i++)
         unpoison_stack(&r->stacks[i]);
-    munmap(r->base, r->len);
+    wt_unmap(r->base, r->len);
     if (r->prev)
         r->prev->next = r->next;
     else
         g->regions = r->next;
     if (r->next)
         r->next->prev = r->prev;
-    free(r);
+    wt_free(r);
 }
 
 /* Refill @p from the global pool, mapping a region if that is empty too. */

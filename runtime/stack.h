@@ -59,7 +59,8 @@ struct stack_global {
 };
 
 /* Decide the guard mode (@want: WEFT_GUARD_DEFAULT for the best available)
- * and the pooled size. Returns 0, -ENOTSUP if @want is unavailable. */
+ * and the pooled size. Returns 0, -ENOTSUP if @want is unavailable, -ENOMEM
+ * if the probe of MADV_GUARD_INSTALL could not be mapped. */
 int wt_stack_global_init(struct stack_global *g, size_t default_size, enum weft_guard want);
 /* Unmap everything, used or not (workers stopped). */
 void wt_stack_global_fini(struct stack_global *g);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "alloc.h"
 #include "fiber.h"
 #include "timer.h"
 #include "wait.h"
@@ -67,7 +68,7 @@ int wt_timer_reserve(struct timer_heap *h)
     if (h->n < h->cap / 2)
         return 0;
     size_t cap = h->cap ? h->cap * 2 : 64;
-    struct timer_entry *items = realloc(h->items, cap * sizeof *items);
+    struct timer_entry *items = wt_realloc(h->items, cap * sizeof *items);
     if (!items)
         return h->n < h->cap ? 0 : -ENOMEM;
     h->items = items;
@@ -98,27 +99,28 @@ int64_t wt_timer_next(const struct timer_heap *h)
 
 void wt_timer_fini(struct timer_heap *h)
 {
-    free(h->items);
+    wt_free(h->items);
     h->items = NULL;
     h->n = h->cap = 0;
 }
 
 /* The public face of the clock and of sleeping. */
 
+#include "detsched.h"
 #include "os.h"
 #include "scheduler.h"
 #include "worker.h"
 
 int64_t weft_now(void)
 {
-    return wt_os_now();
+    return wt_now(); /* virtual under a deterministic schedule */
 }
 
 int64_t weft_deadline_after(int64_t ns)
 {
     if (ns < 0)
         return WEFT_FOREVER;
-    int64_t now = wt_os_now();
+    int64_t now = wt_now();
     return ns > INT64_MAX - now ? INT64_MAX : now + ns;
 }
 

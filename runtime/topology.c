@@ -34,6 +34,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "alloc.h"
+
 /* A usable core and the PU its worker is pinned to. */
 struct slot {
     int core;    /* hwloc logical index of the core (of the PU if no cores) */
@@ -78,7 +80,7 @@ static int choose_cores(struct wt_topology *t, hwloc_const_cpuset_t allowed)
     }
     if (n <= 0)
         return -ENODEV;
-    t->slots = calloc((size_t)n, sizeof *t->slots);
+    t->slots = wt_calloc((size_t)n, sizeof *t->slots);
     if (!t->slots)
         return -ENOMEM;
     for (int i = 0; i < n; i++) {
@@ -146,11 +148,11 @@ static int read_text(const char *path, char **out)
     if (fd < 0)
         return errno_or(-EIO);
     size_t cap = 4096, len = 0;
-    char *buf = malloc(cap);
+    char *buf = wt_alloc(cap);
     int err = buf ? 0 : -ENOMEM;
     while (!err) {
         if (cap - len < 2) {
-            char *bigger = realloc(buf, cap * 2);
+            char *bigger = wt_realloc(buf, cap * 2);
             if (!bigger) {
                 err = -ENOMEM;
                 break;
@@ -170,7 +172,7 @@ static int read_text(const char *path, char **out)
     }
     close(fd);
     if (err) {
-        free(buf);
+        wt_free(buf);
         return err;
     }
     buf[len] = '\0';
@@ -218,7 +220,7 @@ static int find_cgroup2_mount(char *out, size_t len)
         }
         line = end ? end + 1 : line + strlen(line);
     }
-    free(text);
+    wt_free(text);
     return err;
 }
 
@@ -237,7 +239,7 @@ static int process_quota(void)
     if (err)
         return err == -ENOMEM ? err : 0;
     int quota = wt_cpu_quota_read(root, text);
-    free(text);
+    wt_free(text);
     return quota;
 }
 
@@ -259,13 +261,13 @@ static int finish_load(struct wt_topology *t, hwloc_const_cpuset_t allowed, int 
 /* Allocate @t and initialise its hwloc topology (not yet loaded). */
 static int new_topology(struct wt_topology **tp)
 {
-    struct wt_topology *t = calloc(1, sizeof *t);
+    struct wt_topology *t = wt_calloc(1, sizeof *t);
     if (!t)
         return -ENOMEM;
     errno = 0;
     if (hwloc_topology_init(&t->topo) < 0) {
         int err = errno_or(-ENOMEM);
-        free(t);
+        wt_free(t);
         return err;
     }
     *tp = t;
@@ -407,9 +409,9 @@ void wt_topology_free(struct wt_topology *t)
 {
     if (!t)
         return;
-    free(t->slots);
+    wt_free(t->slots);
     hwloc_topology_destroy(t->topo);
-    free(t);
+    wt_free(t);
 }
 
 int wt_cpu_quota_parse(const char *text)

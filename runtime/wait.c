@@ -38,6 +38,7 @@
 
 #include "deadlock.h"
 #include "debug.h"
+#include "detsched.h"
 #include "fiber.h"
 #include "fiber_table.h"
 #include "os.h"
@@ -246,9 +247,13 @@ int wt_wait_block(struct wait *wt, struct worker **wp, int64_t deadline)
     struct fiber *f = wt->f;
     struct worker *w = *wp;
     WT_ASSERT(w && w->current == f);
+    if (WT_UNLIKELY(wt_det_on())) {
+        wt_det_chaos_point(); /* widen the queue-to-park window (chaos) */
+        w = *wp = wt_worker_self();
+    }
     if (deadline >= 0) {
         enum wait_reason why = WAIT_TIMEDOUT;
-        if (deadline > wt_os_now()) {
+        if (deadline > wt_now()) {
             if (wt_timer_reserve(&w->timers) == 0)
                 wt->deadline = deadline;
             else

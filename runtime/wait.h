@@ -125,6 +125,10 @@ struct wait_queue {
  * was begun and the caller must not block). Cheap: no system call.
  */
 int wt_wait_begin(struct wait *wt, struct worker *w, enum wait_kind kind, const void *obj);
+/* Every wait begun with 0 must end in wt_wait_block(), also one that turns
+ * out not to be needed (the object became free): a deadline of 0 ends it at
+ * once, or waits for whoever claimed it meanwhile (a canceller) to finish,
+ * so that no late DONE lands on the next wait. */
 
 /* Point @n at @wt, with the primitive's payload. Does not queue it. */
 static inline void wt_waiter_init(struct waiter *n, struct wait *wt, void *data, int token)

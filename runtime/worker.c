@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdio.h>
 
+#include "alloc.h"
 #include "overflow.h"
 #include "runtime.h"
 #include "scheduler.h"
@@ -68,7 +69,7 @@ static void *worker_thread(void *arg)
 
 int wt_worker_start(struct worker *w)
 {
-    int r = pthread_create(&w->thread, NULL, worker_thread, w);
+    int r = wt_thread_create(&w->thread, NULL, worker_thread, w);
     return r ? -r : 0;
 }
 

@@ -20,6 +20,10 @@ takes about twice as long.
     scripts/bench.py [--build DIR] [--workers LIST] [--reps N] [--n N] [--fresh]
                      [--csv FILE] [--kv] [--plot FILE.png] [BENCH...]
 
+The echo and http benchmarks (bench/net/, run by scripts/bench_net.py) are
+servers under one load generator: weft's examples/echo and examples/http_hello
+beside Go and a single-threaded epoll loop, one row per connection count.
+
 Exits non-zero if any run crashed, timed out, or printed ok=0 (a wrong
 answer). Peers missing from the build are skipped and the reason printed
 (bench/peers/meson.build writes it to <build>/bench/peers/peers.txt).
@@ -37,6 +41,8 @@ import sys
 import tempfile
 import threading
 import time
+
+import bench_net  # the echo and http rows: servers driven by bench/net/loadgen
 
 PUBLISH_REPS = 11  # STYLE.md section 9: median of >= 11 runs for published figures
 DEFAULT_REPS = 5  # a one-shot workload's own default (--list's 4th word) may be lower
@@ -314,11 +320,11 @@ def print_extras(rows, peers):
     implementation's median over reps and weft/peer, the ratio of medians.
     Returns False, printing nothing, if no workload gave any."""
     peers = [p for p in peers if any(x[3] for r in rows for x in r[3].get(p, []))]
-    header = ["bench", "W", "figure", "weft"]
+    header = ["bench", "W", "n", "figure", "weft"]
     for p in peers:
         header += [p, f"weft/{p}"]
     table = [header]
-    for bench, workers, _, samples in rows:
+    for bench, workers, n, samples in rows:
         keys = []
         for s in samples.values():
             for x in s:
@@ -329,7 +335,7 @@ def print_extras(rows, peers):
                 vals = [x[3][key] for x in s if key in x[3]]
                 if vals:
                     meds[impl] = median(vals)
-            line = [bench, str(workers), key, fmt_figure(meds.get("weft"))]
+            line = [bench, str(workers), str(n), key, fmt_figure(meds.get("weft"))]
             for p in peers:
                 w, v = meds.get("weft"), meds.get(p)
                 line += [fmt_figure(v), f"{w / v:.2f}" if w is not None and v else "-"]
@@ -338,7 +344,7 @@ def print_extras(rows, peers):
         return False
     widths = [max(len(r[i]) for r in table) for i in range(len(header))]
     for i, r in enumerate(table):
-        print("  ".join(c.rjust(w) if j > 2 else c.ljust(w) for j, (c, w) in
+        print("  ".join(c.rjust(w) if j > 3 or j == 2 else c.ljust(w) for j, (c, w) in
                         enumerate(zip(r, widths))))
         if i == 0:
             print("  ".join("-" * w for w in widths))
@@ -451,10 +457,13 @@ def main():
 
     impls, skipped = find_impls(args.build)
     weft_benches = impls[0][2]
-    benches = args.benches or list(weft_benches)
+    benches = args.benches or list(weft_benches) + list(bench_net.BENCHES)
+    net_benches = [b for b in benches if b in bench_net.BENCHES]  # run after the others
+    benches = [b for b in benches if b not in bench_net.BENCHES]
     for b in benches:
         if b not in weft_benches:
-            die(f"unknown benchmark '{b}' (weft-bench has: {' '.join(weft_benches)})")
+            die(f"unknown benchmark '{b}' (weft-bench has: {' '.join(weft_benches)}; "
+                f"and {', '.join(bench_net.BENCHES)})")
     peers = [name for name, _, _ in impls[1:]]
 
     print(f"weft benchmarks: {platform.node()}, {cores} usable cores, "
@@ -472,6 +481,14 @@ def main():
         print(f"note: one-shot workloads run their own reps: {', '.join(one_shot)}")
     for impl, why in skipped:
         print(f"skipped {impl}: {why.removeprefix('skipped: ')}")
+    if net_benches:
+        for impl, why in bench_net.find(args.build)[2]:
+            print(f"skipped {impl}: {why.removeprefix('skipped: ')}")
+        print(f"note: {', '.join(net_benches)}: one server process per implementation and "
+              f"cell, {bench_net.REQUESTS} requests per rep from bench/net/loadgen "
+              f"({bench_net.LOADGEN_THREADS} threads); workers="
+              f"{args.workers or cores} unless --workers; "
+              f"{args.reps if reps_given else bench_net.DEFAULT_REPS} reps unless --reps")
     for impl, _, have in impls[1:]:
         lacks = [b for b in benches if b not in have]
         if lacks:
@@ -544,18 +561,39 @@ def main():
                              for i, s in samples.items() if s)
             print(f"  {bench} workers={w}: {done}", file=sys.stderr)
 
+    if net_benches:
+        nrows, ncsv, nfail, ntrouble, notes = bench_net.run(
+            args.build, net_benches, workers if args.workers else [cores],
+            args.reps if reps_given else bench_net.DEFAULT_REPS,
+            [args.n] if args.n else list(bench_net.CONNS), args.timeout, args.kv)
+        for note in notes:
+            print(note)
+        rows += nrows
+        csv_rows += ncsv
+        failures += nfail
+        peer_trouble += ntrouble
+        peers += [i for r in nrows for i in r[3] if i != "weft" and i not in peers]
+
     print()
     print_table(rows, peers)
     print("\nms: median wall time of the timed part of one run [min-max over reps]; "
           "ns/op: per fiber, yield, switch, round trip (pingpong), element (chan) or\n"
           "lock+increment+unlock (mutex); weft/peer: ratio of medians "
           "[min-max of per-rep ratios]; below 1 means weft took less time.")
+    if any(r[0] in bench_net.BENCHES for r in rows):
+        print(f"echo, http: n is the connection count; ms the time of {bench_net.REQUESTS} "
+              "requests, one outstanding per connection; ns/op per request (1/throughput);\n"
+              "epoll: one thread, whatever W says.")
     print()
     if print_extras(rows, peers):
         print("\nFigures other than time, medians over reps: nodes (uts: the tree's size, "
               "the same for all);\nbytes_per_fiber (blocked-mem: RSS with all n blocked, less "
               "the RSS before the first,\nover n) and peak_rss_kb (the process's high-water "
               "mark); weft/peer below 1: weft used less.")
+        if any(r[0] in bench_net.BENCHES for r in rows):
+            print("echo, http: rps (requests/s, weft/peer above 1: weft served more), p50_us "
+                  "and p99_us (latency\nof one request, write to last byte of the answer; "
+                  "below 1: weft answered sooner).")
 
     if args.csv:
         with open(args.csv, "w", newline="") as f:
@@ -564,7 +602,8 @@ def main():
                          "extra"])
             wr.writerows(csv_rows)
         print(f"samples written to {args.csv}")
-    if args.plot and not plot(args.plot, rows, [i for i, _, _ in impls], peers):
+    fiber_rows = [r for r in rows if r[0] not in bench_net.BENCHES]  # workers on the x axis
+    if args.plot and not plot(args.plot, fiber_rows, [i for i, _, _ in impls], peers):
         failures.append("plot failed")
 
     if peer_trouble:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install, with apt-get, whatever the given jobs need and this machine lacks.
-# Jobs: build (always), test, bench, aarch64. Idempotent: asks dpkg first
+# Jobs: build (always), test, bench, screenshot (chromium, for
+# scripts/trace-screenshot.sh). Idempotent: asks dpkg first
 # and runs apt-get update only when something is missing.
 set -euo pipefail
 
@@ -8,12 +9,13 @@ pkgs=(meson ninja-build pkg-config libhwloc-dev gcc python3)
 for job in "$@"; do
     case "$job" in
     build) ;;
-    test) pkgs+=(spin valgrind hwloc clang-format) ;;
+    test) pkgs+=(spin valgrind hwloc clang-format gdb) ;;
     bench)
         pkgs+=(g++)
         [ "${WEFT_NO_PEERS:-0}" = 1 ] ||
             pkgs+=(golang-go libboost-fiber-dev libboost-context-dev libtbb-dev gnuplot-nox) ;;
-    *) echo "deps.sh: unknown job '$job' (build, test, bench)" >&2; exit 2 ;;
+    screenshot) pkgs+=(chromium) ;;
+    *) echo "deps.sh: unknown job '$job' (build, test, bench, screenshot)" >&2; exit 2 ;;
     esac
 done
 

@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing, then builds and runs
 # every test in five configurations (normal with the spin models, release
-# with LTO, ASan+UBSan, TSan, aarch64 under qemu) plus a valgrind pass, and
+# with LTO, ASan+UBSan, TSan, aarch64 under qemu) plus a valgrind pass and the
+# fault sweeps (tests/fault, -Dfault_injection=true under ASan+UBSan), and
 # ends with the line "N passed, N failed" counting test programs over all.
 #
 #   scripts/test.sh            everything
-#   scripts/test.sh normal     only the listed parts: normal lto asan tsan valgrind aarch64
+#   scripts/test.sh normal     only the listed parts: normal lto asan tsan valgrind aarch64 fault
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh build test || exit 1
 
 parts=("$@")
-[ ${#parts[@]} -gt 0 ] || parts=(normal lto asan tsan valgrind aarch64)
+[ ${#parts[@]} -gt 0 ] || parts=(normal lto asan tsan valgrind aarch64 fault)
 passed=0
 failed=0
 
@@ -77,6 +78,12 @@ for part in "${parts[@]}"; do
         # rest run under memcheck, million_live for a mass of parked fibers.
         suite build-valgrind -Dbench=false \
             -- --setup valgrind misuse fls park_wake spawn_tree million_live stack timer ;;
+    fault)
+        # Every allocation, mapping, thread start and resource-bound system
+        # call fails in turn (docs/TESTING.md, "Fault sweeps"); ASan's leak
+        # check runs at the end of each sweep's process.
+        suite build-fault -Dfault_injection=true -Db_sanitize=address,undefined \
+            -Db_lundef=false -Dbench=false -- --suite fault --setup sanitized ;;
     aarch64)
         echo "== aarch64 (qemu)"
         if scripts/test-aarch64.sh; then :; else echo "== aarch64: failed"; fi

@@ -73,6 +73,7 @@ extern const struct bench bench_fib;
 extern const struct bench bench_skynet;
 extern const struct bench bench_uts;
 extern const struct bench bench_blocked_mem;
+extern const struct bench bench_sleep;
 extern const struct bench bench_pingpong;
 extern const struct bench bench_pingpong_x;
 extern const struct bench bench_chan1;

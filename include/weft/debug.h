@@ -1,8 +1,8 @@
 /*
- * weft/debug.h - looking inside the runtime: counters (weft_stats), and a
- * dump of every fiber (weft_dump). The environment adds schedtrace, the
- * stall detector and a SIGQUIT dump (docs/DEBUGGING.md). Included by
- * <weft.h>; include that.
+ * weft/debug.h - looking inside the runtime: counters (weft_stats), a
+ * dump of every fiber (weft_dump) and a timeline trace (weft_trace_start).
+ * The environment adds schedtrace, the stall detector, a SIGQUIT dump and
+ * WEFT_TRACE (docs/DEBUGGING.md). Included by <weft.h>; include that.
  */
 #ifndef WEFT_DEBUG_H
 #define WEFT_DEBUG_H
@@ -80,6 +80,43 @@ WEFT_API int weft_stats_print(FILE *out);
  * Context: any thread.
  */
 WEFT_API int weft_dump(FILE *out);
+
+/**
+ * weft_trace_start - record a timeline of the runtime into the file @path,
+ * as Chrome Trace Event JSON (open it in ui.perfetto.dev or speedscope).
+ * @path: the file to write; created, or truncated if it exists.
+ *
+ * The trace has one track per worker; a slice per run of a fiber, named
+ * after the fiber and its number; flow arrows from a spawn to the child's
+ * first run and from a steal's victim to the thief's run of the stolen
+ * fiber; and instants for park, wake and netpoller polls that found work.
+ * Each worker records into a bounded buffer of its own, without locks; the
+ * runtime's monitor thread writes the buffers out every 10 ms. When a
+ * buffer is full, events are dropped and counted: the file's
+ * otherData.dropped_events says how many. WEFT_TRACE=FILE starts the same
+ * at weft_init(). Diagnostic: recording costs each switch a clock read.
+ *
+ * Return: 0; -EINVAL if @path is NULL or empty; -EBUSY if a trace is
+ * already recording; -ECANCELED if the runtime is not running; -ENOMEM;
+ * -ENOTSUP if the library was built without the trace hooks; or the
+ * negative errno of creating @path (-ENOENT, -EACCES, -EISDIR...).
+ * Context: any thread. Blocks the calling thread while it creates the file.
+ */
+WEFT_API int weft_trace_start(const char *path);
+
+/**
+ * weft_trace_stop - finish the trace that weft_trace_start() or WEFT_TRACE
+ * began: write out what the workers' buffers hold, end the JSON and close
+ * the file. weft_shutdown() does the same for a trace still recording.
+ *
+ * Fibers running at this moment get a slice up to now.
+ *
+ * Return: 0; -ESRCH if no trace is recording; -EIO if writing the file
+ * failed (it is closed all the same); -ECANCELED if the runtime is not
+ * running; -ENOTSUP if the library was built without the trace hooks.
+ * Context: any thread. Blocks the calling thread while it writes.
+ */
+WEFT_API int weft_trace_stop(void);
 
 #ifdef __cplusplus
 }

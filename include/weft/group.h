@@ -70,7 +70,8 @@ WEFT_API int weft_group_go(weft_group *g, weft_task_fn fn, void *arg, const weft
  *
  * Return: 0 if every member returned 0, else the first nonzero code a
  * member returned (in the order they ended); -ETIMEDOUT (the _until form)
- * or -ECANCELED (the caller was cancelled) with members still running.
+ * or -ECANCELED (the caller was cancelled) with members still running;
+ * -ENOMEM (the _until form, in a fiber) if no timer could be set.
  * Context: any thread. May park.
  */
 WEFT_API int weft_group_wait(weft_group *g);
@@ -87,7 +88,8 @@ WEFT_API int weft_group_wait_until(weft_group *g, int64_t deadline);
  *
  * Return: 0; -ECHILD if no member is left to report; -ETIMEDOUT;
  * -ECANCELED if the caller was cancelled; -EINVAL if @g is NULL or
- * @deadline is negative and not WEFT_FOREVER.
+ * @deadline is negative and not WEFT_FOREVER; -ENOMEM if no timer could
+ * be set.
  * Context: any thread. May park.
  */
 WEFT_API int weft_group_wait_any(weft_group *g, int *index, int *err, int64_t deadline);

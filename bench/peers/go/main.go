@@ -42,7 +42,7 @@ type bench struct {
 
 var benches = []*bench{&yieldBench, &spawnBench, &fibBench, &skynetBench,
 	&pingpongBench, &pingpongXBench, &chan1Bench, &chan4Bench, &chan16Bench, &mutexBench,
-	&skynetChanBench, &utsBench, &blockedMemBench}
+	&skynetChanBench, &utsBench, &blockedMemBench, &sleepBench}
 
 // only is the one worker count b is measured at, or 0 if any.
 func (b *bench) only() int {

@@ -1,0 +1,214 @@
+/*
+ * sweep.h - the fault-sweep harness of tests/fault/ (white-box: it drives
+ * the seam of runtime/alloc.h, built with -Dfault_injection=true).
+ *
+ * A sweep runs one scenario again and again, the Nth call of one kind
+ * (allocation, mapping, thread, system call) failing in run N, for N = 1,
+ * 2, ... until a run in which that call is never reached: the scenario has
+ * then run through every failure point once and succeeded. Each run must
+ *  - return 0 (the failure was tolerated: a deque that cannot grow spills
+ *    to the global queue) or one of the scenario's documented codes;
+ *  - leave weft_shutdown() with the answer it owes (0 after a scenario
+ *    that cleaned up, -ECANCELED after a weft_init that failed);
+ *  - leave nothing behind: no block allocated through the seam (beyond the
+ *    tables that live as long as the process: pd chunks, handle chunks),
+ *    no mapping, no fd, no thread. LeakSanitizer checks the rest at exit.
+ * The runtime's own calls are the only ones counted: the test's (pipe,
+ * printf) do not go through the seam.
+ */
+#ifndef WT_TEST_SWEEP_H
+#define WT_TEST_SWEEP_H
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "alloc.h"
+#include "tap.h"
+#include "weft.h"
+
+#if !WT_FAULT_INJECTION
+#error "tests/fault needs -Dfault_injection=true"
+#endif
+
+/* A sweep gives up past this many failure points: a scenario that never
+ * stops reaching new ones is a failure of its own. */
+#define SWEEP_MAX_POINTS 2000
+
+/* What one run reports back to the sweep. */
+struct outcome {
+    int op;       /* first failing call's code, or 0 */
+    int shutdown; /* weft_shutdown()'s answer */
+    int want_shutdown;
+};
+
+/* One sweep: which calls fail, in which scenario, and what may come back. */
+struct sweep {
+    const char *name;
+    enum wt_fault_kind kind;
+    int err;        /* errno value the failed call gives; 0: the kind's default */
+    int expect[3];  /* documented codes of a failing run (0-terminated) */
+    long permanent; /* blocks the scenario may keep for the life of the process */
+    /* One run: bring the runtime up, call sweep_arm() where the swept part
+     * begins, and leave the runtime stopped, filling *@out. */
+    void (*run)(struct outcome *out);
+};
+
+/* What the running sweep arms (set by sweep_run for each run). */
+static struct {
+    enum wt_fault_kind kind;
+    unsigned long nth;
+    int err;
+} sweep_now;
+
+__attribute__((unused)) static void sweep_arm(void)
+{
+    wt_fault_arm(sweep_now.kind, sweep_now.nth, 0, sweep_now.err);
+}
+
+/* Entries of a /proc directory (an fd count or a thread count). */
+static int count_entries(const char *path)
+{
+    DIR *d = opendir(path);
+    if (!d)
+        return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+struct snap {
+    long blocks, maps;
+    int fds, threads;
+};
+
+__attribute__((unused)) static void snap_take(struct snap *s)
+{
+    s->blocks = wt_fault_live_blocks();
+    s->maps = wt_fault_live_maps();
+    s->fds = count_entries("/proc/self/fd");
+    s->threads = count_entries("/proc/self/task");
+}
+
+/* The thread count, once the threads that were joined have left the
+ * kernel's list too (a joined thread may linger there for a moment). */
+__attribute__((unused)) static int threads_settled(int want)
+{
+    int n = count_entries("/proc/self/task");
+    for (int i = 0; i < 1000 && n > want; i++) {
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = 1000000};
+        nanosleep(&ts, NULL);
+        n = count_entries("/proc/self/task");
+    }
+    return n;
+}
+
+static void *sweep_noop(void *arg)
+{
+    return arg;
+}
+
+/* Start and stop a runtime once before the first sweep: a sanitizer may
+ * start a helper thread of its own at the first thread a process makes
+ * (TSan does), which would count as a thread left behind. */
+static void sweep_settle(void)
+{
+    static bool done;
+    if (done)
+        return;
+    done = true;
+    weft_fiber f;
+    CHECK_OK(weft_init(&(weft_config){.workers = 1}));
+    CHECK_OK(weft_spawn(&f, sweep_noop, NULL, NULL));
+    CHECK_OK(weft_join(f, NULL));
+    CHECK_OK(weft_shutdown());
+}
+
+static bool expected_code(const struct sweep *s, int r)
+{
+    for (int i = 0; i < 3 && s->expect[i]; i++)
+        if (r == s->expect[i])
+            return true;
+    return false;
+}
+
+/* Run sweep @s to the end; returns the number of failure points swept.
+ * Failures are reported through tap (EXPECT), with the point's number. */
+__attribute__((unused)) static unsigned long sweep_run(const struct sweep *s)
+{
+    long permanent = s->permanent;
+    unsigned long failed = 0, tolerated = 0;
+    bool verbose = getenv("WEFT_FAULT_VERBOSE") != NULL;
+    sweep_settle();
+    for (unsigned long n = 1;; n++) {
+        if (n > SWEEP_MAX_POINTS) {
+            printf("# %s: more than %d failure points\n", s->name, SWEEP_MAX_POINTS);
+            tap_fail(__FILE__, __LINE__, "sweep did not end");
+            return n - 1;
+        }
+        struct snap before, after;
+        snap_take(&before);
+        sweep_now.kind = s->kind;
+        sweep_now.nth = n;
+        sweep_now.err = s->err;
+        struct outcome out = {.op = 0, .shutdown = 0, .want_shutdown = 0};
+        s->run(&out);
+        unsigned long hits = wt_fault_hits(s->kind);
+        wt_fault_reset();
+        after.blocks = wt_fault_live_blocks();
+        after.maps = wt_fault_live_maps();
+        after.fds = count_entries("/proc/self/fd");
+        after.threads = threads_settled(before.threads);
+        if (verbose)
+            printf("# %s: point %lu: hits %lu, op %d (%s), shutdown %d\n", s->name, n, hits, out.op,
+                   weft_strerror(out.op), out.shutdown);
+        bool ok = true;
+        char what[256] = "";
+        if (hits == 0 && out.op != 0) {
+            snprintf(what, sizeof what, "the run without a failure returned %d (%s)", out.op,
+                     weft_strerror(out.op));
+            ok = false;
+        } else if (hits && out.op != 0 && !expected_code(s, out.op)) {
+            snprintf(what, sizeof what, "returned %d (%s), not a documented code", out.op,
+                     weft_strerror(out.op));
+            ok = false;
+        } else if (out.shutdown != out.want_shutdown) {
+            snprintf(what, sizeof what, "weft_shutdown returned %d (%s), wanted %d", out.shutdown,
+                     weft_strerror(out.shutdown), out.want_shutdown);
+            ok = false;
+        } else if (after.maps != before.maps || after.fds != before.fds ||
+                   after.threads != before.threads) {
+            snprintf(what, sizeof what, "left behind %ld mappings, %d fds, %d threads",
+                     after.maps - before.maps, after.fds - before.fds,
+                     after.threads - before.threads);
+            ok = false;
+        } else if (after.blocks < before.blocks || after.blocks - before.blocks > permanent) {
+            snprintf(what, sizeof what, "left behind %ld blocks (%ld may stay)",
+                     after.blocks - before.blocks, permanent);
+            ok = false;
+        }
+        permanent -= after.blocks > before.blocks ? after.blocks - before.blocks : 0;
+        if (!ok) {
+            char line[400];
+            snprintf(line, sizeof line, "%s: failure point %lu: %s", s->name, n, what);
+            tap_fail(__FILE__, __LINE__, line);
+            if (++failed >= 5)
+                return n;
+        }
+        if (hits == 0) {
+            printf("# %s: %lu failure points swept (%lu failed with a documented code, %lu "
+                   "tolerated)\n",
+                   s->name, n - 1, n - 1 - tolerated, tolerated);
+            return n - 1;
+        }
+        tolerated += out.op == 0;
+    }
+}
+
+#endif /* WT_TEST_SWEEP_H */
