@@ -328,15 +328,16 @@ static void *crawl(void *arg)
     int64_t t0 = weft_now();
     for (long i = 0; i < nurls; i++) {
         int err = weft_sem_acquire(&slots); /* a free slot: fewer than K running */
-        if (err == 0)
-            err = weft_waitgroup_add(&done, 1);
         if (err == 0) {
-            weft_fiber_attr attr = {.detached = true, .name = "fetcher"};
-            err = weft_spawn(NULL, fetcher, (void *)(intptr_t)i, &attr);
-            if (err) {
-                weft_waitgroup_done(&done);
-                weft_sem_release(&slots);
+            err = weft_waitgroup_add(&done, 1);
+            if (err == 0) {
+                weft_fiber_attr attr = {.detached = true, .name = "fetcher"};
+                err = weft_spawn(NULL, fetcher, (void *)(intptr_t)i, &attr);
+                if (err)
+                    weft_waitgroup_done(&done);
             }
+            if (err)
+                weft_sem_release(&slots); /* the fetcher that would have */
         }
         if (err)
             results[i].err = err;

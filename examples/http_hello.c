@@ -16,45 +16,20 @@
  * closes the listener (the accept loop returns -EBADF) and shuts every
  * connection down (their fibers see end of file and leave); the accept
  * loop then waits for the last of them on a weft_waitgroup, so weft_main
- * returns with no fiber left. Try it with `curl -v http://127.0.0.1:8080/`.
+ * returns with no fiber left. All but the request parsing and the reply is
+ * in server.h, shared with echo.c. Try it with `curl -v http://127.0.0.1:8080/`.
  */
-#include <errno.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdatomic.h>
-#include <stdbool.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
 
-#include <weft.h>
-
-#define MS ((int64_t)1000000)
+#include "server.h"
 
 enum {
     REQ_MAX = 8192, /* request line and headers; larger is 431 */
 };
 
-struct server {
-    int lfd;
-    sigset_t stop_signals; /* SIGINT, SIGTERM: blocked in every thread */
-    _Atomic int stopping;
-    weft_waitgroup live;         /* connection fibers running */
-    long served;                 /* connections accepted (the acceptor's own count) */
-    _Atomic long requests;       /* requests answered, added as each connection ends */
-    _Atomic unsigned char *open; /* open[fd]: a connection fiber owns fd */
-    size_t nopen;
-};
-
-static struct server srv = {.lfd = -1};
+static _Atomic long requests; /* requests answered, added as each connection ends */
 
 /* What the server needs to know of one request. */
 struct request {
@@ -212,16 +187,12 @@ static int respond(int fd, struct request *rq)
 static void *connection(void *arg)
 {
     int fd = (int)(intptr_t)arg;
-    /* seq_cst, with the load of stopping below, pairs with the stopper's
-     * store of stopping and its loads of open[]: either it sees this fd
-     * open and shuts it down, or this fiber sees it stopping and leaves. */
-    if ((size_t)fd < srv.nopen)
-        atomic_store(&srv.open[fd], 1);
+    server_conn_begin(fd);
     char buf[REQ_MAX];
     size_t len = 0;                       /* bytes in buf */
     struct request rq = {.date_sec = -1}; /* the date cache lives across requests */
     long answered = 0;
-    while (!atomic_load(&srv.stopping)) {
+    while (!server_stopping()) {
         /* Read until the blank line that ends the headers. */
         char *blank;
         size_t scanned = 0;
@@ -264,171 +235,16 @@ static void *connection(void *arg)
     }
 out:
     /* Relaxed: the waitgroup's done and wait order it before main's read. */
-    atomic_fetch_add_explicit(&srv.requests, answered, memory_order_relaxed);
-    if ((size_t)fd < srv.nopen)
-        atomic_store(&srv.open[fd], 0);
-    weft_close(fd);
-    weft_waitgroup_done(&srv.live);
+    atomic_fetch_add_explicit(&requests, answered, memory_order_relaxed);
+    server_conn_end(fd);
     return NULL;
-}
-
-/* Wait for SIGINT/SIGTERM, then stop accepting and end every connection. */
-static void *stopper(void *arg)
-{
-    (void)arg;
-    int sig = weft_signal_wait(&srv.stop_signals);
-    if (sig < 0) { /* the server goes on, but only SIGKILL stops it now */
-        fprintf(stderr, "http_hello: weft_signal_wait: %s\n", weft_strerror(sig));
-        return NULL;
-    }
-    fprintf(stderr, "http_hello: %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
-    atomic_store(&srv.stopping, 1);
-    weft_close(srv.lfd); /* the accept loop returns -EBADF */
-    for (size_t fd = 0; fd < srv.nopen; fd++)
-        if (atomic_load(&srv.open[fd]))
-            shutdown((int)fd, SHUT_RDWR); /* its reader sees end of file */
-    return NULL;
-}
-
-static void *serve(void *arg)
-{
-    (void)arg;
-    weft_fiber stop;
-    if (weft_spawn(&stop, stopper, NULL, &(weft_fiber_attr){.name = "stopper"}) != 0)
-        return (void *)1;
-    for (;;) {
-        int fd = weft_accept(srv.lfd, NULL, NULL);
-        if (fd == -EMFILE || fd == -ENFILE) {
-            weft_sleep(10 * MS); /* out of fds: back off, or we would spin */
-            continue;
-        }
-        if (fd < 0)
-            break; /* -EBADF: the stopper closed the listener */
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        weft_waitgroup_add(&srv.live, 1);
-        srv.served++;
-        weft_fiber_attr attr = {.detached = true, .stack_size = 64 * 1024};
-        if (weft_spawn(NULL, connection, (void *)(intptr_t)fd, &attr) != 0) {
-            weft_close(fd);
-            weft_waitgroup_done(&srv.live);
-        }
-    }
-    /* No add follows: every connection fiber is counted, and the stopper
-     * has shut each down or it saw stopping. Wait for the last. */
-    weft_join(stop, NULL);
-    weft_waitgroup_wait(&srv.live);
-    return NULL;
-}
-
-/* Bind and listen on HOST:PORT ([v6addr]:port for IPv6). */
-static int listen_on(const char *spec)
-{
-    char host[256];
-    const char *colon = strrchr(spec, ':');
-    if (!colon || (size_t)(colon - spec) >= sizeof host)
-        return -1;
-    memcpy(host, spec, (size_t)(colon - spec));
-    host[colon - spec] = '\0';
-    char *h = host;
-    if (h[0] == '[' && h[strlen(h) - 1] == ']') {
-        h[strlen(h) - 1] = '\0';
-        h++;
-    }
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *res, *ai;
-    int e = getaddrinfo(*h ? h : NULL, colon + 1, &hints, &res);
-    if (e) {
-        fprintf(stderr, "http_hello: %s: %s\n", spec, gai_strerror(e));
-        return -1;
-    }
-    int fd = -1;
-    for (ai = res; ai; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-        if (fd < 0)
-            continue;
-        int one = 1;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 4096) == 0)
-            break;
-        close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(res);
-    if (fd < 0)
-        fprintf(stderr, "http_hello: cannot listen on %s: %s\n", spec, strerror(errno));
-    return fd;
-}
-
-/* Says where @fd listens, the port the kernel chose included. */
-static void print_listening(int fd)
-{
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    char host[NI_MAXHOST], port[NI_MAXSERV];
-    if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0 ||
-        getnameinfo((struct sockaddr *)&ss, sl, host, sizeof host, port, sizeof port,
-                    NI_NUMERICHOST | NI_NUMERICSERV) != 0)
-        return;
-    fprintf(stderr,
-            ss.ss_family == AF_INET6 ? "http_hello: listening on [%s]:%s\n"
-                                     : "http_hello: listening on %s:%s\n",
-            host, port);
-}
-
-static int usage(void)
-{
-    fprintf(stderr, "usage: http_hello [--listen HOST:PORT] [--workers N]\n");
-    return 2;
 }
 
 int main(int argc, char **argv)
 {
-    const char *listen_spec = "127.0.0.1:8080";
-    weft_config cfg = {0};
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--listen") && i + 1 < argc) {
-            listen_spec = argv[++i];
-        } else if (!strcmp(argv[i], "--workers") && i + 1 < argc) {
-            char *end;
-            long n = strtol(argv[++i], &end, 10);
-            if (*end || n < 1 || n > WEFT_WORKERS_MAX)
-                return usage();
-            cfg.workers = (int)n;
-        } else {
-            return usage();
-        }
-    }
-    /* One fd per connection: take all the hard limit allows. Connections
-     * are tracked by fd number, up to the limit. */
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
-    srv.nopen = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
-                    ? (size_t)rl.rlim_cur
-                    : 65536;
-    srv.open = calloc(srv.nopen, 1);
-    if (!srv.open) {
-        perror("http_hello");
-        return 1;
-    }
-    srv.lfd = listen_on(listen_spec);
-    if (srv.lfd < 0)
-        return 1;
-    /* Blocked here, before weft_main starts any thread, so that every
-     * thread inherits the mask and the signals wait for weft_signal_wait. */
-    sigemptyset(&srv.stop_signals);
-    sigaddset(&srv.stop_signals, SIGINT);
-    sigaddset(&srv.stop_signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &srv.stop_signals, NULL);
-    print_listening(srv.lfd);
-    int err = weft_main(&cfg, serve, NULL, NULL);
-    if (err) {
-        fprintf(stderr, "http_hello: %s\n", weft_strerror(err));
-        return 1;
-    }
-    fprintf(stderr, "http_hello: stopped after %ld connections, %ld requests\n", srv.served,
-            atomic_load(&srv.requests));
-    return 0;
+    int rc = server_main(argc, argv, "http_hello", "127.0.0.1:8080", connection);
+    if (rc == 0)
+        fprintf(stderr, "http_hello: stopped after %ld connections, %ld requests\n", srv.served,
+                atomic_load(&requests));
+    return rc;
 }

@@ -20,6 +20,18 @@ _Noreturn void wt_fatal(const char *file, int line, const char *msg);
 #define WT_DEBUG_ASSERT(cond) ((void)0)
 #endif
 
+/* Opaque to the optimiser: no inlining and no interprocedural analysis, so
+ * that each call computes what it returns afresh (a thread-local's address
+ * must not be cached across a fiber switch: PLATFORM.md). */
+#if defined(__has_attribute)
+#if __has_attribute(noipa)
+#define WT_NOIPA __attribute__((noipa))
+#endif
+#endif
+#ifndef WT_NOIPA
+#define WT_NOIPA __attribute__((noinline))
+#endif
+
 #define WT_LIKELY(x)   __builtin_expect(!!(x), 1)
 #define WT_UNLIKELY(x) __builtin_expect(!!(x), 0)
 

@@ -80,8 +80,7 @@ int wt_fiber_spawn(weft_fiber *out, weft_fn fn, void *arg, const weft_fiber_attr
     f->stack_size = stack_size == wt_rt.stacks.default_size ? 0 : (uint32_t)stack_size;
     uint64_t s = atomic_load_explicit(&f->sync, memory_order_relaxed);
     if (namelen) {
-        memcpy(f->name, name, namelen);
-        f->name[namelen] = '\0';
+        wt_fiber_set_name(f, name, namelen);
         s |= FIBER_NAMED;
     }
     if (detached)

@@ -27,6 +27,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "context.h"
 #include "sanitizer.h"
@@ -88,6 +89,31 @@ struct fiber {
 /* Its fiber-local slots: WEFT_KEYS_MAX pointers at the top of its stack
  * (bind_stack leaves room), valid while it has a stack. */
 void **wt_fiber_fls(const struct fiber *f);
+
+/* Store @len bytes of @name (and a NUL) as @f's name. Byte-wise relaxed
+ * atomic stores: the stall detector may be copying the name of the fiber
+ * that last used this struct (wt_fiber_copy_name), and must not race. */
+static inline void wt_fiber_set_name(struct fiber *f, const char *name, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        __atomic_store_n(&f->name[i], name[i], __ATOMIC_RELAXED);
+    __atomic_store_n(&f->name[len], '\0', __ATOMIC_RELAXED);
+}
+
+/* Copy @f's name into @buf (WEFT_NAME_MAX bytes) with relaxed atomic loads,
+ * for a reader on another thread whose fiber may end and be reused
+ * meanwhile: the copy may then be stale or mixed, never a data race. */
+static inline void wt_fiber_copy_name(const struct fiber *f, char *buf)
+{
+    uint64_t s = atomic_load_explicit(&((struct fiber *)f)->sync, memory_order_relaxed);
+    if (!(s & FIBER_NAMED)) {
+        memcpy(buf, "unnamed", 8);
+        return;
+    }
+    for (size_t i = 0; i < WEFT_NAME_MAX; i++)
+        buf[i] = __atomic_load_n(&f->name[i], __ATOMIC_RELAXED);
+    buf[WEFT_NAME_MAX - 1] = '\0';
+}
 
 /* Its name, for messages. */
 static inline const char *wt_fiber_name(const struct fiber *f)

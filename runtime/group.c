@@ -5,7 +5,8 @@
  * Each member is a detached fiber running member_main() on a malloc'd
  * record: the record sits on the `running` list from weft_group_go() until
  * the task returns, then moves to the `done` FIFO, where weft_group_wait_any
- * reports it or weft_group_wait/destroy free it. Waiters of any kind queue
+ * reports it or weft_group_wait/destroy free it (a member that never gets a
+ * stack ends there too, with -ENOMEM: member_lost). Waiters of any kind queue
  * on one wait queue and are all woken at each member's end; each re-checks
  * its own condition (members end once each, so that costs one pass per end).
  *

@@ -99,13 +99,17 @@ static bool check_stalls(struct runtime *rt, int64_t now)
             continue;
         }
         if (!mon.reported[i] && now - mon.since[i] >= limit) {
+            /* The fiber may end and its struct be reused while we read: copy
+             * the name atomically, and report only if it still runs after. */
+            char name[WEFT_NAME_MAX];
+            wt_fiber_copy_name(f, name);
+            if (atomic_load_explicit(&w->stats.switches, memory_order_relaxed) != sw)
+                continue;
             mon.reported[i] = true;
-            /* The fiber is running, so its struct is not recycled under us
-             * unless it ends just now: then the name may be a moment stale. */
             fprintf(stderr,
                     "weft: stall: fiber %u \"%s\" has run for %lld ms on worker %d without "
                     "yielding (WEFT_DEBUG=stall=%d)\n",
-                    f->index + 1, wt_fiber_name(f), (long long)((now - mon.since[i]) / 1000000), i,
+                    f->index + 1, name, (long long)((now - mon.since[i]) / 1000000), i,
                     rt->cfg.stall_ms);
         }
     }

@@ -55,6 +55,7 @@
 #include <stdint.h>
 
 #include "cpu.h"
+#include "debug.h"
 #include "spinlock.h"
 #include "wait.h"
 
@@ -66,16 +67,8 @@ struct worker;
  * put errno back (weft never changes the caller's errno). Opaque to the
  * optimiser on purpose: a function that parks a fiber and then reads errno
  * could otherwise use the errno address of the thread it started on
- * (PLATFORM.md, "errno and thread-local storage").
+ * (PLATFORM.md, "errno and thread-local storage"). WT_NOIPA is in debug.h.
  */
-#if defined(__has_attribute)
-#if __has_attribute(noipa)
-#define WT_NOIPA __attribute__((noipa))
-#endif
-#endif
-#ifndef WT_NOIPA
-#define WT_NOIPA __attribute__((noinline))
-#endif
 
 /* Readiness directions: the bit values of WEFT_READABLE / WEFT_WRITABLE. */
 enum {

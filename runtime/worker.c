@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "alloc.h"
+#include "debug.h"
 #include "overflow.h"
 #include "runtime.h"
 #include "scheduler.h"
@@ -14,15 +15,6 @@
 #include "worker.h"
 
 static _Thread_local struct worker *tls_worker;
-
-#if defined(__has_attribute)
-#if __has_attribute(noipa)
-#define WT_NOIPA __attribute__((noipa))
-#endif
-#endif
-#ifndef WT_NOIPA
-#define WT_NOIPA __attribute__((noinline))
-#endif
 
 /* Opaque to the optimiser on purpose (see worker.h and PLATFORM.md): each
  * call computes the thread-local's address afresh. */

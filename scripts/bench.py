@@ -485,10 +485,10 @@ def main():
         for impl, why in bench_net.find(args.build)[2]:
             print(f"skipped {impl}: {why.removeprefix('skipped: ')}")
         print(f"note: {', '.join(net_benches)}: one server process per implementation and "
-              f"cell, {bench_net.REQUESTS} requests per rep from bench/net/loadgen "
-              f"({bench_net.LOADGEN_THREADS} threads); workers="
-              f"{args.workers or cores} unless --workers; "
-              f"{args.reps if reps_given else bench_net.DEFAULT_REPS} reps unless --reps")
+              f"cell; a rep is {bench_net.DURATION} s of bench/net/loadgen traffic "
+              f"(threads: {bench_net.LOADGEN_THREADS}); workers={args.workers or cores} "
+              f"unless --workers; {args.reps if reps_given else bench_net.DEFAULT_REPS} reps "
+              "unless --reps")
     for impl, _, have in impls[1:]:
         lacks = [b for b in benches if b not in have]
         if lacks:
@@ -572,7 +572,8 @@ def main():
         csv_rows += ncsv
         failures += nfail
         peer_trouble += ntrouble
-        peers += [i for r in nrows for i in r[3] if i != "weft" and i not in peers]
+        for r in nrows:
+            peers += [i for i in r[3] if i != "weft" and i not in peers]
 
     print()
     print_table(rows, peers)
@@ -581,9 +582,10 @@ def main():
           "lock+increment+unlock (mutex); weft/peer: ratio of medians "
           "[min-max of per-rep ratios]; below 1 means weft took less time.")
     if any(r[0] in bench_net.BENCHES for r in rows):
-        print(f"echo, http: n is the connection count; ms the time of {bench_net.REQUESTS} "
-              "requests, one outstanding per connection; ns/op per request (1/throughput);\n"
-              "epoll: one thread, whatever W says.")
+        print(f"echo, http: n is the connection count, one request outstanding on each; ms "
+              f"the time of {bench_net.PER} requests at the rate measured\nover "
+              f"{bench_net.DURATION} s; ns/op per request (1/throughput); epoll: one thread, "
+              "whatever W says.")
     print()
     if print_extras(rows, peers):
         print("\nFigures other than time, medians over reps: nodes (uts: the tree's size, "

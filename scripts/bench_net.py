@@ -7,13 +7,15 @@ started once per cell (benchmark, connection count, worker count) on an
 ephemeral loopback port, and the one load generator bench/net/loadgen.c
 drives each in turn, interleaved at rep granularity in an order rotated from
 rep to rep, as bench.py does for the fiber workloads. A loadgen run opens
-the connections, warms up for WARMUP seconds, then times REQUESTS requests,
-one outstanding per connection, checking every answer (every echoed byte,
-every HTTP status and body); it prints bench/lib/harness.h's key=value line,
-which bench.py's tables read: the time is that of the REQUESTS requests
-(ns/op: per request, the inverse of the throughput), with rps, p50_us and
-p99_us as figures other than time. At the end of a cell every server gets
-SIGTERM and must exit with status 0. Standard library only.
+the connections, warms up for WARMUP seconds, then counts the requests
+answered in DURATION seconds, one outstanding per connection, checking
+every answer (every echoed byte, every HTTP status and body); it prints
+bench/lib/harness.h's key=value line. In bench.py's tables a sample's time
+is that of PER requests at the rate measured (ns/op: per request, the
+inverse of the throughput), so that weft/peer is the inverse of the
+throughput ratio, as for every other row; rps, p50_us and p99_us are its
+figures other than time. At the end of a cell every server gets SIGTERM
+and must exit with status 0. Standard library only.
 """
 
 import os
@@ -28,8 +30,10 @@ import time
 
 BENCHES = ("echo", "http")
 CONNS = (64, 1000, 10000)
-REQUESTS = 100000  # per run; about 1-3 s on the 2-core machine
+DURATION = 1.5  # seconds measured per run: a fixed window, so that a loaded
+# machine makes the suite noisier, not longer
 WARMUP = 0.3  # seconds of untimed traffic after connecting
+PER = 100000  # the table's time: ms per PER requests at the measured rate
 # One generator thread: on the 2-core machine the generator then takes about
 # one core and the server the other. With two, four busy threads time-slice on
 # two cores and every server's p99 becomes the kernel scheduler's (3-5 ms at 64
@@ -147,7 +151,7 @@ class Server:
 def load(loadgen, bench, impl, port, conns, workers, timeout):
     """One loadgen run: (fields or None, raw line or None, error or None)."""
     cmd = [loadgen, "--connect", f"127.0.0.1:{port}", "--mode", bench, "--conns", str(conns),
-           "--requests", str(REQUESTS), "--warmup", str(WARMUP), "--threads",
+           "--duration", str(DURATION), "--warmup", str(WARMUP), "--threads",
            str(LOADGEN_THREADS), "--timeout", "30", "--impl", impl, "--workers", str(workers)]
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
@@ -216,7 +220,8 @@ def run(build, benches, workers, reps, conns_list, timeout, kv):
                                 fail(impl, bench, w, conns, srv.stop())
                                 del live[impl]
                             continue
-                        ns, per_op = int(fields["median_ns"]), float(fields["per_op_ns"])
+                        per_op = float(fields["per_op_ns"])
+                        ns = int(per_op * PER)
                         figures = {k: float(fields[k]) for k in FIGURES if k in fields}
                         samples[impl].append((ns, per_op, rep, figures))
                         csv_rows.append([bench, impl, w, conns, rep + 1, ns, per_op, fields["ok"],

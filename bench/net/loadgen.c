@@ -13,9 +13,11 @@
  * outstanding: it sends the next as soon as the previous answer is in and
  * checked. First a warm-up (--warmup seconds, default 0.5; not counted),
  * then the measured phase: exactly R requests (--requests, default
- * 200,000), or as many as fit in --duration seconds. The time is from the
- * start of the measured phase to the last measured answer; latency is from
- * a request's write to the last byte of its answer.
+ * 200,000), or those sent within --duration seconds (their answers, which
+ * drain after the window, included; scripts/bench_net.py uses this). The
+ * time is from the start of the measured phase to the last measured
+ * answer; latency is from a request's write to the last byte of its
+ * answer, recorded in a histogram with 64 buckets per power of two (1.6%).
  *
  * Checked, every time: in echo mode each request is --size bytes (default
  * 64) derived from the connection and its sequence number, and the answer

@@ -55,7 +55,9 @@ WEFT_API int weft_group_init(weft_group *g, unsigned flags);
  *        reaps its members); NULL for defaults.
  *
  * A member spawned into a cancelled group starts cancelled: weft_cancelled()
- * is true in it and its blocking calls fail with -ECANCELED.
+ * is true in it and its blocking calls fail with -ECANCELED. A member whose
+ * stack cannot be mapped when it would first run ends without running, with
+ * -ENOMEM as its code.
  *
  * Return: the member's index (0, 1, ... in spawn order) on success, as
  * weft_group_wait_any() reports it; -EINVAL if @g or @fn is NULL or @attr

@@ -66,7 +66,9 @@ def _runtime():
 
 
 def _fiber_type():
-    return gdb.lookup_type("struct fiber")
+    # The runtime's own struct fiber (the program may have another one).
+    chunk = gdb.parse_and_eval("wt_rt.ft->chunks[0]").type.strip_typedefs()
+    return chunk.target().unqualified()
 
 
 def _offset(t, field):

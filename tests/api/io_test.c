@@ -48,20 +48,6 @@ static long run_root(const weft_config *cfg, weft_fn fn, void *arg)
     return (long)(intptr_t)res;
 }
 
-static _Atomic long fiber_failures;
-
-/* EXPECT for fiber bodies: count and print, never longjmp. */
-#define FEXPECT_EQ(a, b)                                                                          \
-    do {                                                                                          \
-        long long fa_ = (long long)(a), fb_ = (long long)(b);                                     \
-        if (fa_ != fb_) {                                                                         \
-            printf("# %s:%d: expected %s == %s, got %lld and %lld\n", __FILE__, __LINE__, #a, #b, \
-                   fa_, fb_);                                                                     \
-            atomic_fetch_add(&fiber_failures, 1);                                                 \
-        }                                                                                         \
-    } while (0)
-#define FEXPECT(c) FEXPECT_EQ(!!(c), 1)
-
 static void start_case(void)
 {
     atomic_store(&fiber_failures, 0);

@@ -33,20 +33,6 @@
 #define MS ((int64_t)1000000)
 #define S  ((int64_t)1000000000)
 
-static _Atomic long fiber_failures;
-
-/* EXPECT for fiber bodies and jobs: count and print, never longjmp. */
-#define FEXPECT_EQ(a, b)                                                                          \
-    do {                                                                                          \
-        long long fa_ = (long long)(a), fb_ = (long long)(b);                                     \
-        if (fa_ != fb_) {                                                                         \
-            printf("# %s:%d: expected %s == %s, got %lld and %lld\n", __FILE__, __LINE__, #a, #b, \
-                   fa_, fb_);                                                                     \
-            atomic_fetch_add(&fiber_failures, 1);                                                 \
-        }                                                                                         \
-    } while (0)
-#define FEXPECT(c) FEXPECT_EQ(!!(c), 1)
-
 static void start_case(void)
 {
     settle();

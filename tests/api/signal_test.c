@@ -27,20 +27,6 @@
 
 #define MS ((int64_t)1000000)
 
-static _Atomic long fiber_failures;
-
-/* EXPECT for fiber bodies: count and print, never longjmp. */
-#define FEXPECT_EQ(a, b)                                                                          \
-    do {                                                                                          \
-        long long fa_ = (long long)(a), fb_ = (long long)(b);                                     \
-        if (fa_ != fb_) {                                                                         \
-            printf("# %s:%d: expected %s == %s, got %lld and %lld\n", __FILE__, __LINE__, #a, #b, \
-                   fa_, fb_);                                                                     \
-            atomic_fetch_add(&fiber_failures, 1);                                                 \
-        }                                                                                         \
-    } while (0)
-#define FEXPECT(c) FEXPECT_EQ(!!(c), 1)
-
 static sigset_t usr1, usr2, both;
 
 /* Drop whatever a failed case left pending. */

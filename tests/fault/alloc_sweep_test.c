@@ -5,6 +5,7 @@
  * and weft_shutdown() then says exactly what it should.
  */
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -42,15 +43,36 @@ static void *noop(void *arg)
     return arg;
 }
 
-/* Start the runtime unarmed and run one fiber through it, so that its
- * worker has finished starting (alternate signal stack, first stack
- * region, fiber cache) before the swept part begins. */
+/* Fibers that yield until every worker has run one of them (or 5 s). */
+static _Atomic unsigned seen_workers;
+
+static void *visit(void *arg)
+{
+    unsigned all = (unsigned)(uintptr_t)arg;
+    int64_t until = weft_deadline_after(5 * 1000000000ll);
+    while ((atomic_fetch_or(&seen_workers, 1u << weft_worker_index()) |
+            1u << weft_worker_index()) != all &&
+           weft_now() < until)
+        weft_yield();
+    return NULL;
+}
+
+/* Start the runtime unarmed and have every worker run a fiber, so that
+ * each has finished starting (alternate signal stack, a pool of stacks,
+ * a fiber cache) before the swept part begins: then which worker runs
+ * what does not change which allocations a run makes. */
 static void up(const weft_config *cfg)
 {
     CHECK_OK(weft_init(cfg));
-    weft_fiber f;
-    CHECK_OK(weft_spawn(&f, noop, NULL, NULL));
-    CHECK_OK(weft_join(f, NULL));
+    int n = weft_workers();
+    unsigned all = (1u << n) - 1;
+    atomic_store(&seen_workers, 0);
+    weft_fiber f[8];
+    for (int i = 0; i < n && i < 8; i++)
+        CHECK_OK(weft_spawn(&f[i], visit, (void *)(uintptr_t)all, NULL));
+    for (int i = 0; i < n && i < 8; i++)
+        CHECK_OK(weft_join(f[i], NULL));
+    EXPECT_EQ(atomic_load(&seen_workers), all);
 }
 
 static void down(struct outcome *out)
@@ -433,6 +455,35 @@ TEST(offload_fails_cleanly_at_every_allocation)
     /* No pool thread could start: -EAGAIN (weft/offload.h). */
     static const struct sweep s = {"offload", WT_FAULT_ALLOC, 0, {-ENOMEM, -EAGAIN},
                                    0,         run_offload};
+    sweep_both(&s);
+}
+
+/* The timeline trace: its rings, the JSON writer's tables, a fiber's run
+ * recorded, the file written out by the monitor and at stop. */
+
+static void run_trace(struct outcome *out)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/weft-fault-trace-%ld.json", (long)getpid());
+    up(&scen);
+    sweep_arm();
+    int r = weft_trace_start(path);
+    first(&out->op, r);
+    if (!r) {
+        weft_fiber f;
+        int rs = weft_spawn(&f, noop, NULL, NULL);
+        first(&out->op, rs);
+        if (!rs)
+            join_into(&out->op, f);
+        first(&out->op, weft_trace_stop());
+    }
+    unlink(path);
+    down(out);
+}
+
+TEST(trace_fails_cleanly_at_every_allocation)
+{
+    static const struct sweep s = {"trace", WT_FAULT_ALLOC, 0, {-ENOMEM}, 0, run_trace};
     sweep_both(&s);
 }
 

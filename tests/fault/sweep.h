@@ -193,7 +193,8 @@ __attribute__((unused)) static unsigned long sweep_run(const struct sweep *s)
                      after.blocks - before.blocks, permanent);
             ok = false;
         }
-        permanent -= after.blocks > before.blocks ? after.blocks - before.blocks : 0;
+        if (ok)
+            permanent -= after.blocks - before.blocks; /* a table made for good */
         if (!ok) {
             char line[400];
             snprintf(line, sizeof line, "%s: failure point %lu: %s", s->name, n, what);

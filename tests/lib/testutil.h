@@ -13,6 +13,7 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "weft.h"
@@ -109,5 +110,21 @@ static inline void *deep_fiber(void *arg)
 {
     return (void *)(uintptr_t)use_stack((unsigned)(uintptr_t)arg);
 }
+
+/* EXPECT for fiber bodies and other threads: print and count, never
+ * longjmp (tap.h's EXPECT/CHECK belong to the thread running the case).
+ * A case zeroes fiber_failures first and EXPECTs it is 0 at the end. */
+static _Atomic long fiber_failures __attribute__((unused));
+
+#define FEXPECT_EQ(a, b)                                                                          \
+    do {                                                                                          \
+        long long fa_ = (long long)(a), fb_ = (long long)(b);                                     \
+        if (fa_ != fb_) {                                                                         \
+            printf("# %s:%d: expected %s == %s, got %lld and %lld\n", __FILE__, __LINE__, #a, #b, \
+                   fa_, fb_);                                                                     \
+            atomic_fetch_add(&fiber_failures, 1);                                                 \
+        }                                                                                         \
+    } while (0)
+#define FEXPECT(c) FEXPECT_EQ(!!(c), 1)
 
 #endif /* WT_TESTUTIL_H */

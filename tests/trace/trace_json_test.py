@@ -5,8 +5,8 @@ what docs/DEBUGGING.md promises (TAP on stdout).
     trace_json_test.py TRACE_PROG CHECK_TRACE_PY
 
 Runs trace_prog (two workers: a certain steal, a channel ping-pong, named
-fibers) once with WEFT_TRACE and once through weft_trace_start with the
-monitor otherwise off (WEFT_DEBUG=stall=0, so the trace must start it), and
+fibers) once with WEFT_TRACE and once through weft_trace_start, both with
+the monitor otherwise off (WEFT_DEBUG=stall=0, so the trace must start it), and
 checks each file with scripts/check-trace.py's check(): it parses, every
 slice is on a worker track and begins before it ends, slices on a track do
 not overlap, flows pair up, and the expected fibers, flows and instants are
@@ -26,7 +26,10 @@ spec.loader.exec_module(check_trace)
 
 CASES = [
     # name, argv after the program, extra environment, fiber names expected
-    ("WEFT_TRACE at weft_main", ["env"], {}, ["main", "child-0", "child-7", "ping", "pong"]),
+    # stall=0 in both: the trace alone starts the monitor (at weft_init, or
+    # from weft_trace_start), and the spinning main fiber is not reported.
+    ("WEFT_TRACE at weft_main", ["env"], {"WEFT_DEBUG": "stall=0"},
+     ["main", "child-0", "child-7", "ping", "pong"]),
     ("weft_trace_start with the monitor otherwise off", ["api"], {"WEFT_DEBUG": "stall=0"},
      ["root", "child-3", "ping", "pong"]),
 ]
