@@ -21,11 +21,11 @@
  *                     WT_FAULT_SYS (madvise, mprotect): ENOMEM
  *   WT_FAULT_THREAD   wt_thread_create: EAGAIN (returned, as pthread_create)
  *   WT_FAULT_SYSCALL  WT_FAULT_SYS around epoll_create1, epoll_ctl,
- *                     eventfd, pipe2: -1 with errno ENOMEM unless armed
- *                     with another code (EMFILE, ENOSPC...)
+ *                     eventfd, pipe2, signalfd: -1 with errno ENOMEM
+ *                     unless armed with another code (EMFILE, ENOSPC...)
  *   WT_FAULT_EINTR    WT_FAULT_SYS around the blocking waits (futex wait,
- *                     epoll_wait, poll): -1 with errno EINTR at once, as a
- *                     signal would
+ *                     epoll_wait and epoll_pwait2, poll): -1 with errno
+ *                     EINTR at once, as a signal would
  * The wrappers have the signature and the failure convention of the call
  * they wrap, so a call site changes by its name only.
  */

@@ -222,7 +222,7 @@ int weft_join(weft_fiber h, void **result)
     if (!(s & FIBER_EXITED)) {
         struct fiber *self = w->current;
         /* Not a wait of wait.h: only described, for reports and dumps. */
-        struct wait desc = {.f = self, .kind = WAITK_JOIN, .obj = f};
+        struct wait desc = {.f = self, .kind = WAITK_JOIN, .obj = f, .deadline = WEFT_FOREVER};
         f->joiner = self;
         atomic_store_explicit(&self->waiting, &desc, memory_order_release);
         wt_count(&w->blocked_delta, 1);

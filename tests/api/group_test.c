@@ -35,9 +35,15 @@ struct ordered {
     int running, code;
 };
 
+/* Set once every ordered member is spawned: before that the count is not
+ * yet the one the order is read from. */
+static _Atomic int ordered_go;
+
 static int task_ordered(void *arg)
 {
     struct ordered *o = arg;
+    while (!atomic_load(&ordered_go))
+        weft_yield();
     while (weft_group_running(o->g) > o->running)
         weft_yield();
     return o->code;
@@ -70,9 +76,11 @@ static void *wait_all(void *arg)
 
     /* First error in end order: -3 ends second, -9 last. */
     struct ordered last = {&g, 1, -9}, second = {&g, 2, -3}, first = {&g, 3, 0};
+    atomic_store(&ordered_go, 0);
     EXPECT_EQ(weft_group_go(&g, task_ordered, &last, NULL), 0);
     EXPECT_EQ(weft_group_go(&g, task_ordered, &second, NULL), 1);
     EXPECT_EQ(weft_group_go(&g, task_ordered, &first, NULL), 2);
+    atomic_store(&ordered_go, 1);
     EXPECT_EQ(weft_group_wait(&g), -3);
     EXPECT_EQ(weft_group_destroy(&g), 0);
     return NULL;
@@ -91,8 +99,10 @@ static void *wait_any(void *arg)
     weft_group g = WEFT_GROUP_INIT;
     /* Member 0 ends last, 1 first, 2 second (see task_ordered). */
     struct ordered o[3] = {{&g, 1, -30}, {&g, 3, -10}, {&g, 2, -20}};
+    atomic_store(&ordered_go, 0);
     for (int i = 0; i < 3; i++)
         CHECK(weft_group_go(&g, task_ordered, &o[i], NULL) == i);
+    atomic_store(&ordered_go, 1);
     int idx, err, seen = 0;
     int expect_idx[] = {1, 2, 0};
     for (int k = 0; k < 3; k++) {

@@ -248,10 +248,21 @@ static void *relay_writer(void *arg)
     struct relay *r = arg;
     while (atomic_load(&r->reads) < 1000)
         weft_yield();
-    r->writer_try_rc = weft_rwlock_trywrlock(&r->rw);
+    /* Come when the lock is read-held (the premise): a try that finds a
+     * gap between readers gives the lock back and tries again. */
+    for (int tries = 0; (r->writer_try_rc = weft_rwlock_trywrlock(&r->rw)) == 0; tries++) {
+        weft_rwlock_unlock(&r->rw);
+        if (tries == 100000) {
+            atomic_store(&r->stop, 1); /* never read-held: let the readers go */
+            return (void *)1;
+        }
+        weft_yield();
+    }
     int64_t t0 = weft_now();
-    if (r->writer_try_rc == 0 || weft_rwlock_wrlock(&r->rw) != 0)
+    if (weft_rwlock_wrlock(&r->rw) != 0) {
+        atomic_store(&r->stop, 1);
         return (void *)1;
+    }
     r->writer_waited = weft_now() - t0;
     atomic_store(&r->writer_in, 1);
     weft_rwlock_unlock(&r->rw);
