@@ -431,5 +431,6 @@ WEFT_API int weft_key_get(weft_key key, void **value);
 #include "weft/offload.h"
 #include "weft/signal.h"
 #include "weft/sync.h"
+#include "weft/timer.h"
 
 #endif /* WEFT_H */

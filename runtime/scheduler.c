@@ -52,7 +52,8 @@
  * its own deque holds work; so a local push needs no barrier for liveness,
  * only for parallelism, and the release store in the push is enough there.
  * (3) Timers belong to their worker, which sleeps no later than the earliest.
- * The same argument, as a Promela model, is a TODO(#7).
+ * The same argument is checked by spin in tests/model/idle.pml (two
+ * planted bugs there show what it catches).
  *
  * The netpoller (netpoll.c; Go's findrunnable/netpoll is the model). There
  * is no poller thread: fibers parked on fds are readied by whichever worker
@@ -164,13 +165,28 @@ static void push_local(struct worker *w, struct fiber *f)
         wt_gq_push(&w->rt->gq, f);
 }
 
+/* Fire the expired timers: the heap gives them earliest first and their
+ * fibers go onto the worker's timer FIFO, which pick_local() takes right
+ * after runnext, so timer-woken fibers run in deadline order (a LIFO deque
+ * would reverse each batch). Owner-only, like the heap. */
 static void fire_timers(struct worker *w)
 {
-    int64_t now = wt_now();
-    struct timer_entry e;
-    while (wt_timer_pop_expired(&w->timers, now, &e))
-        if (wt_wait_fire_timer(w, e.f, e.key)) /* readies it unless the entry is stale */
+    struct timer_entry *e;
+    size_t n = wt_timer_pop_all_expired(&w->timers, wt_now(), &e);
+    for (size_t i = 0; i < n; i++)
+        if (wt_wait_fire_timer(w, e[i].f, e[i].key)) /* readies it unless the entry is stale */
             WT_STAT(w, timers_fired);
+}
+
+static struct fiber *timerq_pop(struct worker *w)
+{
+    struct fiber *f = w->timer_head;
+    if (f) {
+        w->timer_head = f->next;
+        if (!w->timer_head)
+            w->timer_tail = NULL;
+    }
+    return f;
 }
 
 /* Take a fiber from the global queue; if more wait there, pass the word
@@ -198,7 +214,8 @@ static struct fiber *pick_det(struct worker *w)
         if (!wt_det_push(f))
             return f;
     }
-    while ((f = wt_deque_pop(&w->runq)) || (f = yieldq_pop(w)) || (f = wt_gq_pop(&w->rt->gq)))
+    while ((f = timerq_pop(w)) || (f = wt_deque_pop(&w->runq)) || (f = yieldq_pop(w)) ||
+           (f = wt_gq_pop(&w->rt->gq)))
         if (!wt_det_push(f))
             return f; /* no room: run it now, still the same every time */
     return wt_det_take();
@@ -226,6 +243,8 @@ static struct fiber *pick_local(struct worker *w)
         w->runnext = NULL;
         return f;
     }
+    if ((f = timerq_pop(w)))
+        return f;
     if ((f = wt_deque_pop(&w->runq)))
         return f;
     return yieldq_pop(w);
@@ -336,6 +355,17 @@ static struct worker *leave(struct worker *w, struct fiber *cur, bool dying)
 {
     struct fiber *next = WT_UNLIKELY(stopping(w->rt)) ? NULL : pick_runnable(w);
     return switch_to(w, cur, next, dying);
+}
+
+void wt_sched_ready_timer(struct worker *w, struct fiber *f)
+{
+    WT_STAT(w, wakeups);
+    f->next = NULL;
+    if (w->timer_tail)
+        w->timer_tail->next = f;
+    else
+        w->timer_head = f;
+    w->timer_tail = f;
 }
 
 void wt_sched_ready(struct worker *w, struct fiber *f)

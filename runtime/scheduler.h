@@ -20,6 +20,9 @@ void wt_sched_landed(struct worker *w);
 
 /* Make @f runnable on @w, the calling worker: it runs next (runnext). */
 void wt_sched_ready(struct worker *w, struct fiber *f);
+/* Make @f, woken by one of @w's timers, runnable on @w's timer FIFO (taken
+ * right after runnext, in the order readied; owner-only, not stealable). */
+void wt_sched_ready_timer(struct worker *w, struct fiber *f);
 /* Queue a new fiber @f on @w (stealable), or run it at once (work-first). */
 void wt_sched_spawn(struct worker *w, struct fiber *f);
 /* Queue @f from a plain thread: global queue, then wake a worker. */

@@ -97,11 +97,31 @@ int64_t wt_timer_next(const struct timer_heap *h)
     return h->n ? h->items[0].deadline : -1;
 }
 
+size_t wt_timer_pop_all_expired(struct timer_heap *h, int64_t now, struct timer_entry **out)
+{
+    size_t n = 0;
+    while (h->n && h->items[0].deadline <= now) {
+        if (n == h->expired_cap) {
+            size_t cap = h->expired_cap ? 2 * h->expired_cap : 64;
+            struct timer_entry *e = wt_realloc(h->expired, cap * sizeof *e);
+            if (!e)
+                break; /* the rest stay in the heap, for the next call */
+            h->expired = e;
+            h->expired_cap = cap;
+        }
+        wt_timer_pop_expired(h, now, &h->expired[n++]);
+    }
+    *out = h->expired;
+    return n;
+}
+
 void wt_timer_fini(struct timer_heap *h)
 {
     wt_free(h->items);
+    wt_free(h->expired);
     h->items = NULL;
-    h->n = h->cap = 0;
+    h->expired = NULL;
+    h->n = h->cap = h->expired_cap = 0;
 }
 
 /* The public face of the clock and of sleeping. */

@@ -23,6 +23,8 @@ struct timer_entry {
 struct timer_heap {
     struct timer_entry *items;
     size_t n, cap;
+    struct timer_entry *expired; /* scratch of wt_timer_pop_all_expired */
+    size_t expired_cap;
 };
 
 /* Make room for one more entry so that wt_timer_push() cannot fail: first
@@ -33,6 +35,12 @@ void wt_timer_push(struct timer_heap *h, int64_t deadline, struct fiber *f, uint
 /* Pop the entry with the earliest deadline into *@e if that deadline is
  * <= @now. Returns false if there is none. */
 bool wt_timer_pop_expired(struct timer_heap *h, int64_t now, struct timer_entry *e);
+/* Pop every entry whose deadline is <= @now, earliest first, into a
+ * scratch array owned by @h (*@out, valid until the next call); returns how
+ * many. If the scratch cannot grow it returns fewer, leaving the rest in the
+ * heap for the next call. */
+size_t wt_timer_pop_all_expired(struct timer_heap *h, int64_t now, struct timer_entry **out);
+
 /* The earliest deadline, or -1 if the heap is empty. */
 int64_t wt_timer_next(const struct timer_heap *h);
 void wt_timer_fini(struct timer_heap *h);

@@ -348,10 +348,13 @@ struct waiter *wt_wq_claim_first(struct wait_queue *q)
 
 bool wt_wait_fire_timer(struct worker *w, struct fiber *f, uint64_t key)
 {
-    (void)w;
     if (!claim_word(&f->wait, key, WAIT_TIMEDOUT))
         return false;
-    finish_fiber(f);
+    /* PARKED is set: the entry was pushed by this worker's commit, which
+     * set it before this worker could fire anything. */
+    uint64_t old = atomic_fetch_or_explicit(&f->wait, WAIT_DONE, memory_order_acq_rel);
+    WT_ASSERT(old & WAIT_PARKED);
+    wt_sched_ready_timer(w, f);
     return true;
 }
 

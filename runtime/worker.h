@@ -51,6 +51,7 @@ struct worker {
     struct after after;                    /* pending action for the next context to land */
     struct fiber *runnext;                 /* a just-woken fiber runs next; not stealable */
     struct fiber *yield_head, *yield_tail; /* FIFO of yielders, not stealable */
+    struct fiber *timer_head, *timer_tail; /* FIFO of timer-woken fibers, deadline order */
     uint64_t rng;                          /* victim choice in steal_work() */
     uint32_t tick;                         /* picks so far, for the fairness rule */
     bool spinning;                         /* counted in rt->nspinning */
