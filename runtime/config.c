@@ -163,7 +163,7 @@ static bool parse_ms(const char *v, int *out)
 static int env_debug(struct wt_config *c)
 {
     static const char expect[] =
-        "a comma-separated list of: bind, schedtrace=MS, stall=MS (0: off), sigquit";
+        "a comma-separated list of: bind, schedtrace=MS, stall=MS (0: off), sigquit, stats";
     const char *v = getenv("WEFT_DEBUG");
     if (!v || !*v)
         return 0;
@@ -177,6 +177,8 @@ static int env_debug(struct wt_config *c)
             c->print_bind = true;
         else if (strcmp(tok, "sigquit") == 0)
             c->sigquit = true;
+        else if (strcmp(tok, "stats") == 0)
+            c->print_stats = true;
         else if (strncmp(tok, "schedtrace=", 11) == 0 && parse_ms(tok + 11, &c->schedtrace_ms))
             continue;
         else if (strncmp(tok, "stall=", 6) == 0 && parse_ms(tok + 6, &c->stall_ms))

@@ -28,6 +28,7 @@ struct wt_config {
     int schedtrace_ms;   /* WEFT_DEBUG=schedtrace=MS: 0 off */
     int stall_ms;        /* WEFT_DEBUG=stall=MS: 0 off; default 10 */
     bool sigquit;        /* WEFT_DEBUG=sigquit: SIGQUIT prints weft_dump */
+    bool print_stats;    /* WEFT_DEBUG=stats: print the counters at weft_shutdown */
     const char *trace;   /* WEFT_TRACE: the trace file (the environment's string), or NULL */
     uint64_t sched_seed; /* WEFT_SCHED / weft_config.sched_seed: 0 = normal */
     bool sched_chaos;    /* WEFT_SCHED=chaos:N */

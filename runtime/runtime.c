@@ -27,6 +27,7 @@
 #include "overflow.h"
 #include "runtime.h"
 #include "scheduler.h"
+#include "stats_print.h"
 #include "topology.h"
 #include "trace.h"
 #include "worker.h"
@@ -219,7 +220,11 @@ int weft_shutdown(void)
     int saved = errno;
     wt_monitor_stop(rt); /* it reads the workers: first */
     stop_workers(rt, rt->nworkers);
-    wt_offload_stop(); /* waits for running offloads: before fibers are abandoned */
+    wt_offload_stop();         /* waits for running offloads: before fibers are abandoned */
+    if (rt->cfg.print_stats) { /* WEFT_DEBUG=stats: the counters, now final */
+        fputs("weft: counters at shutdown:\n", stderr);
+        (void)wt_stats_print_rt(stderr, rt);
+    }
     /* Workers are gone: wake plain threads in weft_join, wait them out. */
     size_t live;
     for (;;) {

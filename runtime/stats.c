@@ -8,6 +8,7 @@
 
 #include "runtime.h"
 #include "stats.h"
+#include "stats_print.h"
 #include "weft.h"
 #include "worker.h"
 
@@ -79,10 +80,8 @@ int weft_stats(struct weft_stats *s, size_t size)
     return with_runtime(copy_out, &c);
 }
 
-static void print(struct runtime *rt, void *arg)
+int wt_stats_print_rt(FILE *out, struct runtime *rt)
 {
-    FILE *out = ((void **)arg)[0];
-    int *err = ((void **)arg)[1];
     struct weft_stats s;
     collect(rt, &s);
     int n = fprintf(out,
@@ -97,15 +96,23 @@ static void print(struct runtime *rt, void *arg)
                     (unsigned long long)s.offloads, (unsigned long long)s.idle_sleeps,
                     (long long)s.fibers_live, s.workers, s.workers_idle, s.workers_spinning,
                     (unsigned long long)s.global_queue);
-    *err = n < 0 ? -EIO : 0;
+    return n < 0 ? -EIO : 0;
+}
+
+static void print(struct runtime *rt, void *arg)
+{
+    FILE *out = ((void **)arg)[0];
+    int *err = ((void **)arg)[1];
+    *err = wt_stats_print_rt(out, rt);
 }
 
 int weft_stats_print(FILE *out)
 {
     if (!out)
         return -EINVAL;
-    int err = 0;
+    int err = 0, saved = errno; /* stdio may set it; weft never does */
     void *args[2] = {out, &err};
     int r = with_runtime(print, args);
+    errno = saved;
     return r ? r : err;
 }

@@ -211,6 +211,50 @@ TEST(sigquit_dumps_and_continues)
     EXPECT(strstr(buf, "\"main\"") != NULL);
 }
 
+static void *spawn_100(void *arg)
+{
+    (void)arg;
+    weft_fiber f[100];
+    for (int i = 0; i < 100; i++)
+        CHECK_OK(weft_spawn(&f[i], nothing, NULL, NULL));
+    for (int i = 0; i < 100; i++)
+        CHECK_OK(weft_join(f[i], NULL));
+    return NULL;
+}
+
+static int stats_body(void *arg)
+{
+    (void)arg;
+    setenv("WEFT_DEBUG", "stats,stall=0", 1);
+    return weft_main(&(weft_config){.workers = 2}, spawn_100, NULL, NULL);
+}
+
+/* WEFT_DEBUG=stats prints the final counters at shutdown: the counters
+ * after a benchmark in one command (WEFT_DEBUG=stats weft-bench fib). */
+TEST(stats_printed_at_shutdown)
+{
+    settle();
+    if (!stats_compiled_in())
+        SKIP("counters compiled out (-Dstats=false)");
+    static char buf[8192];
+    int ret;
+    int status = run_in_child(stats_body, NULL, &ret, buf, sizeof buf);
+    EXPECT(WIFEXITED(status));
+    EXPECT_EQ(ret, 0);
+    const char *head = strstr(buf, "weft: counters at shutdown:\n");
+    EXPECT(head != NULL);
+    long spawns = -1, live = -1;
+    const char *p = head ? strstr(head, "\nspawns ") : NULL;
+    if (p)
+        spawns = strtol(p + 8, NULL, 10);
+    p = head ? strstr(head, "\nfibers_live ") : NULL;
+    if (p)
+        live = strtol(p + 13, NULL, 10);
+    EXPECT(spawns >= 101); /* the root and its hundred */
+    EXPECT_EQ(live, 0);
+    show_child_output(buf);
+}
+
 /* A bad WEFT_DEBUG is refused with -EINVAL (and a message). */
 TEST(bad_debug_values_refused)
 {
