@@ -101,16 +101,23 @@ TEST(dump_names_parked_fibers)
     CHECK_OK(weft_spawn(&r, recv_one, &ch, &a));
     static weft_group g = WEFT_GROUP_INIT;
     CHECK(weft_group_go(&g, wait_own, &g, &(weft_fiber_attr){.name = "self-waiter"}) >= 0);
-    weft_sleep(20 * MS); /* one-sided: both have long parked by then */
-    FILE *tmp = tmpfile();
-    CHECK(tmp != NULL);
-    int n = weft_dump(tmp);
-    EXPECT(n >= 2);
-    rewind(tmp);
+    /* Dump until both show as parked: they park within microseconds, but
+     * a slow machine (qemu, sanitizers) may take a while to run them. */
     static char text[8192];
-    size_t got = fread(text, 1, sizeof text - 1, tmp);
-    text[got] = '\0';
-    fclose(tmp);
+    int n = 0;
+    for (int tries = 0; tries < 1000; tries++) {
+        FILE *tmp = tmpfile();
+        CHECK(tmp != NULL);
+        n = weft_dump(tmp);
+        rewind(tmp);
+        size_t got = fread(text, 1, sizeof text - 1, tmp);
+        text[got] = '\0';
+        fclose(tmp);
+        if (strstr(text, "[chan receive 0x") && strstr(text, "[group wait 0x"))
+            break;
+        weft_sleep(10 * MS);
+    }
+    EXPECT(n >= 2);
     EXPECT(strstr(text, "\"receiver\"") != NULL);
     EXPECT(strstr(text, "[chan receive 0x") != NULL);
     EXPECT(strstr(text, "\"self-waiter\"") != NULL);
@@ -128,10 +135,12 @@ TEST(dump_names_parked_fibers)
     CHECK_OK(weft_shutdown());
 }
 
-static void *spin_50ms(void *arg)
+/* Long enough for the monitor, itself slow to start under qemu, to sample
+ * the stall twice. */
+static void *spin_300ms(void *arg)
 {
     (void)arg;
-    int64_t end = weft_now() + 50 * MS;
+    int64_t end = weft_now() + 300 * MS;
     while (weft_now() < end)
         ; /* never yields */
     return NULL;
@@ -141,7 +150,7 @@ static int stall_body(void *arg)
 {
     (void)arg;
     setenv("WEFT_DEBUG", "stall=5,schedtrace=10", 1);
-    return weft_main(&(weft_config){.workers = 1}, spin_50ms, NULL, NULL);
+    return weft_main(&(weft_config){.workers = 1}, spin_300ms, NULL, NULL);
 }
 
 /* Are the counters compiled in (-Dstats, on by default)? */
@@ -157,7 +166,7 @@ static bool stats_compiled_in(void)
     return s.switches > 0;
 }
 
-/* stall=5: a fiber that runs 50 ms without yielding is reported by name,
+/* stall=5: a fiber that runs 300 ms without yielding is reported by name,
  * once; schedtrace=10 prints its lines meanwhile. */
 TEST(stall_and_schedtrace_reported)
 {
@@ -182,7 +191,7 @@ static void *raise_quit(void *arg)
     (void)arg;
     weft_fiber f;
     weft_fiber_attr a = {.name = "sleepy"};
-    CHECK_OK(weft_spawn(&f, spin_50ms, NULL, &a));
+    CHECK_OK(weft_spawn(&f, spin_300ms, NULL, &a));
     raise(SIGQUIT);
     weft_sleep(30 * MS); /* the monitor prints meanwhile */
     CHECK_OK(weft_join(f, NULL));
