@@ -422,22 +422,6 @@ TEST(netpoll_registration_fails_cleanly_at_every_allocation)
 
 /* Offload: the first call starts a pool thread (its record, the thread). */
 
-static void *answer(void *arg)
-{
-    (void)arg;
-    return (void *)(intptr_t)42;
-}
-
-static void *offloader(void *arg)
-{
-    (void)arg;
-    void *res = NULL;
-    int r = weft_offload(answer, NULL, &res);
-    if (!r && res != (void *)(intptr_t)42)
-        r = -EPROTO;
-    return (void *)(intptr_t)r;
-}
-
 static void run_offload(struct outcome *out)
 {
     up(&scen);

@@ -212,4 +212,22 @@ __attribute__((unused)) static unsigned long sweep_run(const struct sweep *s)
     }
 }
 
+/* A fiber that offloads a job returning 42: 0, the call's error, or
+ * -EPROTO for a wrong result (the offload scenarios of both sweeps). */
+static void *answer(void *arg)
+{
+    (void)arg;
+    return (void *)(intptr_t)42;
+}
+
+__attribute__((unused)) static void *offloader(void *arg)
+{
+    (void)arg;
+    void *res = NULL;
+    int r = weft_offload(answer, NULL, &res);
+    if (!r && res != (void *)(intptr_t)42)
+        r = -EPROTO;
+    return (void *)(intptr_t)r;
+}
+
 #endif /* WT_TEST_SWEEP_H */

@@ -133,22 +133,6 @@ TEST(first_wait_on_fd_reports_epoll_ctl_failure_and_retries)
 
 /* Offload: the pool thread cannot be created. */
 
-static void *answer(void *arg)
-{
-    (void)arg;
-    return (void *)(intptr_t)42;
-}
-
-static void *offloader(void *arg)
-{
-    (void)arg;
-    void *res = NULL;
-    int r = weft_offload(answer, NULL, &res);
-    if (!r && res != (void *)(intptr_t)42)
-        r = -EPROTO;
-    return (void *)(intptr_t)r;
-}
-
 static void run_offload(struct outcome *out)
 {
     up(&one);
