@@ -21,6 +21,8 @@
  *   begin:  word = seq | WAITING                    (the waiting context)
  *   claim:  CAS seq|WAITING.. -> ..|CLAIMED|reason  (exactly one winner)
  *   finish: fetch_or DONE; if PARKED was set, ready the fiber
+ *           (a waker whose claim CAS already saw PARKED readies it
+ *           without the fetch_or: wt_waiter_finish_from)
  *   commit: fetch_or PARKED after the switch;       (park after-action)
  *           if DONE was set, ready it at once
  *
@@ -106,6 +108,7 @@ struct waiter {
     void *data; /* the primitive's payload (element buffer, rw mode...) */
     int token;  /* the primitive's: select case index, a result code */
     bool queued;
+    bool parked; /* set by wt_waiter_claim(): the fiber had parked already */
 };
 
 /* FIFO of waiters; guarded by the lock of the primitive that holds it. */
@@ -138,6 +141,7 @@ static inline void wt_waiter_init(struct waiter *n, struct wait *wt, void *data,
     n->data = data;
     n->token = token;
     n->queued = false;
+    n->parked = false;
 }
 
 /*

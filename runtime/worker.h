@@ -53,7 +53,8 @@ struct worker {
     struct fiber *yield_head, *yield_tail; /* FIFO of yielders, not stealable */
     struct fiber *timer_head, *timer_tail; /* FIFO of timer-woken fibers, deadline order */
     uint64_t rng;                          /* victim choice in steal_work() */
-    uint32_t tick;                         /* picks so far, for the fairness rule */
+    uint32_t tick;                         /* picks since the last fairness tick */
+    uint32_t fair_rounds;                  /* fairness ticks so far */
     bool spinning;                         /* counted in rt->nspinning */
     int index;
     struct runtime *rt;

@@ -9,8 +9,9 @@
  * worker it parked on, and a canceller race to end each wait.
  *
  * Checked (spin, SAFETY): every wait ends exactly once and its fiber is
- * readied exactly once, and only after both DONE and PARKED are set (it
- * never runs on a half-saved context); a fiber woken by the waker finds the
+ * readied exactly once, and only once PARKED is set (it never runs on a
+ * half-saved context), by whichever of DONE/PARKED came second or by a
+ * waker whose claim saw PARKED; a fiber woken by the waker finds the
  * handed-over value (the hand-over happens between claim and finish); a
  * stale timer entry or a late cancel never ends a later wait wrongly; and
  * no wait is left blocked forever (spin's invalid end state): the fiber's
@@ -23,8 +24,8 @@
  * (or, for the queue, one critical section under the queue's spinlock) of
  * the C code. The C11 orderings are argued at the top of wait.c.
  *
- * Results (spin 6.5.2, pan -DSAFETY -DCOLLAPSE, this machine): 23,511
- * states, depth 71, no errors, well under a second.
+ * Results (spin 6.5.2, pan -DSAFETY -DCOLLAPSE, this machine): 30,706
+ * states, depth 73, no errors, well under a second.
  *
  * Planted bugs, one at a time (spin -DBUG_... -a wait.pml); spin reports each:
  *   BUG_NO_COMMIT_CANCEL_CHECK  drop the commit's look at CANCELLED: the
@@ -35,7 +36,10 @@
  *                               commit published the key.
  *   BUG_READY_BEFORE_PARK       finish readies without waiting for PARKED:
  *                               it is readied before its context is saved
- *                               and again by its commit (spin: error).
+ *                               and again by its commit (spin: invalid end state).
+ *   BUG_DIRECT_READY_UNPARKED   the waker readies directly even when its
+ *                               claim did not see PARKED: readied before
+ *                               it is saved (spin: assertion in ready()).
  * scripts/check-models.sh checks only the correct model.
  */
 
@@ -74,6 +78,13 @@ inline claim(k, why, won)
     }
 }
 
+/* Make the fiber runnable: only a parked (saved) fiber may be. */
+inline ready()
+{
+    assert(parked);
+    readied++
+}
+
 /* finish_fiber(): set DONE; whoever sets the second of DONE/PARKED readies. */
 inline finish()
 {
@@ -82,7 +93,7 @@ inline finish()
         done = 1;
 #ifndef BUG_READY_BEFORE_PARK
         if
-        :: parked -> readied++
+        :: parked -> ready()
         :: else -> skip
         fi
 #else
@@ -122,11 +133,11 @@ active proctype fiber()
             parked = 1;
             unpublished = 0;
             if
-            :: done -> readied++ /* ended before we parked: ready at once */
+            :: done -> ready() /* ended before we parked: ready at once */
             :: else ->
 #ifndef BUG_NO_COMMIT_CANCEL_CHECK
                 if
-                :: !claimed && cancelled -> claimed = 1; reason = CANCELED; done = 1; readied++
+                :: !claimed && cancelled -> claimed = 1; reason = CANCELED; done = 1; ready()
                 :: else -> skip
                 fi
 #else
@@ -136,7 +147,8 @@ active proctype fiber()
         };
         /* Run again only once readied, exactly once for this wait. */
         (readied == i);
-        assert(claimed && done && parked);
+        /* DONE is set, except after a waker's direct ready (below). */
+        assert(claimed && parked && (done || reason == WOKEN));
         if
         :: reason == WOKEN -> assert(data == i) /* the hand-over arrived */
         :: else -> skip
@@ -154,21 +166,32 @@ next:
 active proctype waker()
 {
     byte tries = 0, k;
-    bool won;
+    bool won, sawparked;
     do
     :: tries < 2 ->
         atomic {
             if
             :: queued -> queued = 0; k = qkey;
                 if
-                :: seq == k && waiting && !claimed -> claimed = 1; reason = WOKEN; won = 1
+                :: seq == k && waiting && !claimed ->
+                    claimed = 1; reason = WOKEN; won = 1; sawparked = parked
                 :: else -> won = 0
                 fi
             :: else -> won = 0
             fi
         };
         if
-        :: won -> data = k; finish()
+        :: won -> data = k;
+            /* wt_waiter_finish_from: a claim that saw PARKED readies the
+             * fiber directly, without DONE. */
+            if
+#ifndef BUG_DIRECT_READY_UNPARKED
+            :: sawparked -> atomic { ready() }
+            :: else -> finish()
+#else
+            :: atomic { ready() } /* ready without looking */
+#endif
+            fi
         :: else -> skip
         fi;
         tries++
