@@ -18,7 +18,7 @@ starts a new process per rep instead (`--reps 1`: warm-up and one run), which
 takes about twice as long.
 
     scripts/bench.py [--build DIR] [--workers LIST] [--reps N] [--n N] [--fresh]
-                     [--csv FILE] [--kv] [--plot FILE.png] [BENCH...]
+                     [--peers LIST] [--csv FILE] [--kv] [--plot FILE.png] [BENCH...]
 
 The echo and http benchmarks (bench/net/, run by scripts/bench_net.py) are
 servers under one load generator: weft's examples/echo and examples/http_hello
@@ -308,6 +308,48 @@ def print_table(rows, peers):
             print("  ".join("-" * w for w in widths))
 
 
+def print_speedups(rows, impls):
+    """Scaling: for each benchmark run at 1 worker and more, each
+    implementation's speed-up at W (its median at 1 worker over its median
+    at W) and weft's speed-up over each peer's (above 1: weft scaled
+    better). Returns whether it printed anything."""
+    cells = {}
+    for bench, w, _, samples in rows:
+        if bench in bench_net.BENCHES:
+            continue
+        for impl, s in samples.items():
+            if s:
+                cells.setdefault(bench, {}).setdefault(impl, {})[w] = median([x[0] for x in s])
+    header = ["bench", "W"] + [f"{i} speed-up" for i in impls] + \
+        [f"weft/{i} speed-up" for i in impls if i != "weft"]
+    table = [header]
+    for bench, by_impl in cells.items():
+        ws = sorted({w for t in by_impl.values() for w in t if w != 1})
+        for w in ws:
+            sp = {}
+            for impl in impls:
+                t = by_impl.get(impl, {})
+                if 1 in t and w in t:
+                    sp[impl] = t[1] / t[w]
+            if not sp:
+                continue
+            line = [bench, str(w)] + [f"{sp[i]:.2f}" if i in sp else "-" for i in impls]
+            for i in impls:
+                if i == "weft":
+                    continue
+                line.append(f"{sp['weft'] / sp[i]:.2f}" if "weft" in sp and i in sp else "-")
+            table.append(line)
+    if len(table) == 1:
+        return False
+    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
+    for i, r in enumerate(table):
+        print("  ".join(c.rjust(w) if j > 0 else c.ljust(w) for j, (c, w) in
+                        enumerate(zip(r, widths))))
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+    return True
+
+
 def fmt_figure(v):
     if v is None:
         return "-"
@@ -436,6 +478,8 @@ def main():
     ap.add_argument("--kv", action="store_true", help="print the raw key=value lines")
     ap.add_argument("--plot", metavar="FILE.png",
                     help="gnuplot: ns/op against workers, and weft/peer ratios")
+    ap.add_argument("--peers", help="peers to run beside weft, e.g. go,tbb (default: every "
+                    "installed one); 'none' runs weft alone")
     ap.add_argument("--timeout", type=int, default=600,
                     help="seconds one process may take (default 600)")
     args = ap.parse_args()
@@ -456,6 +500,14 @@ def main():
         workers = [1] + ([cores] if cores > 1 else [])
 
     impls, skipped = find_impls(args.build)
+    if args.peers is not None:
+        wanted = [] if args.peers == "none" else args.peers.split(",")
+        known = [i for i, _, _ in impls[1:]] + [i for i, _ in skipped]
+        for p in wanted:
+            if p not in known:
+                die(f"unknown peer '{p}' (this build knows: {', '.join(known) or 'none'})")
+        skipped += [(i, "not in --peers") for i, _, _ in impls[1:] if i not in wanted]
+        impls = impls[:1] + [x for x in impls[1:] if x[0] in wanted]
     weft_benches = impls[0][2]
     benches = args.benches or list(weft_benches) + list(bench_net.BENCHES)
     net_benches = [b for b in benches if b in bench_net.BENCHES]  # run after the others
@@ -587,6 +639,9 @@ def main():
               f"{bench_net.DURATION} s; ns/op per request (1/throughput); epoll: one thread, "
               "whatever W says.")
     print()
+    if print_speedups(rows, ["weft"] + [p for p in peers if p not in ("go-net", "epoll")]):
+        print("\nspeed-up: an implementation's median at 1 worker over its median at W; "
+              "weft/peer speed-up above 1: weft scaled better.\n")
     if print_extras(rows, peers):
         print("\nFigures other than time, medians over reps: nodes (uts: the tree's size, "
               "the same for all);\nbytes_per_fiber (blocked-mem: RSS with all n blocked, less "
