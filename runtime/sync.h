@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "debug.h"
+#include "detsched.h"
 #include "os.h"
 #include "spinlock.h"
 #include "wait.h"
@@ -40,10 +41,11 @@ static inline bool wt_deadline_ok(int64_t deadline)
     return deadline >= 0 || deadline == WEFT_FOREVER;
 }
 
-/* Has @deadline (valid) passed? Reads the clock unless it is WEFT_FOREVER. */
+/* Has @deadline (valid) passed? Reads the clock unless it is WEFT_FOREVER:
+ * weft's clock, virtual under a deterministic schedule, as wt_wait_block's. */
 static inline bool wt_deadline_passed(int64_t deadline)
 {
-    return deadline >= 0 && deadline <= wt_os_now();
+    return deadline >= 0 && deadline <= wt_now();
 }
 
 /*
