@@ -2,7 +2,7 @@
  * blocked_mem.c - memory per blocked fiber: spawn n fibers (default
  * 1,000,000) that each check in on a waitgroup and block on one
  * weft_event; once all have checked in, read the process's resident set
- * (/proc/self/statm), then set the event and join them all. Reports, as
+ * (VmRSS, lib/rss.h), then set the event and join them all. Reports, as
  * extra fields, bytes_per_fiber: (that RSS - the RSS before this
  * workload's first fiber in this process) / n, and peak_rss_kb, the
  * process's high-water mark (getrusage). The time is that of the whole
@@ -25,13 +25,12 @@
  */
 #include <stdatomic.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <unistd.h>
 
 #include "harness.h"
+#include "rss.h"
 #include "weft.h"
 
 static weft_event gate;
@@ -42,33 +41,12 @@ static weft_waitgroup checked_in;
 static _Atomic bool opened;
 static _Atomic long early; /* waiters that did so */
 
-/* The first weft error any fiber saw; 0 if none. */
+/* The first weft error any fiber saw; 0 if none (bench_note_err()). */
 static _Atomic int blocked_err;
 
 static weft_fiber *handles;
 static long handles_cap;
 static long base_kb = -1; /* RSS before the first fiber of the first run */
-
-static void note_err(int err)
-{
-    int none = 0;
-    /* Relaxed: read once, after every fiber was joined. */
-    atomic_compare_exchange_strong_explicit(&blocked_err, &none, err, memory_order_relaxed,
-                                            memory_order_relaxed);
-}
-
-/* The process's resident set in KiB, or -1. */
-static long rss_kb(void)
-{
-    long size, resident = -1;
-    FILE *f = fopen("/proc/self/statm", "re");
-    if (!f)
-        return -1;
-    if (fscanf(f, "%ld %ld", &size, &resident) != 2)
-        resident = -1;
-    fclose(f);
-    return resident < 0 ? -1 : resident * (sysconf(_SC_PAGESIZE) / 1024);
-}
 
 static void *waiter(void *arg)
 {
@@ -76,7 +54,7 @@ static void *waiter(void *arg)
     if (err == 0)
         err = weft_event_wait(&gate);
     if (err)
-        note_err(err);
+        bench_note_err(&blocked_err, err);
     /* Relaxed: the event orders it after run()'s store of true, if the
      * event was set when the wait returned (see run()). */
     else if (!atomic_load_explicit(&opened, memory_order_relaxed))
@@ -100,7 +78,7 @@ static bool setup(long n)
         handles_cap = n;
     }
     if (base_kb < 0)
-        base_kb = rss_kb();
+        base_kb = bench_rss_kb();
     atomic_store_explicit(&opened, false, memory_order_relaxed); /* no waiter runs yet */
     atomic_store_explicit(&early, 0, memory_order_relaxed);
     atomic_store_explicit(&blocked_err, 0, memory_order_relaxed);
@@ -112,40 +90,27 @@ static int run(struct bench_run *r)
     long n = r->n, spawned = 0;
     uint64_t sum = 0;
     if (!setup(n))
-        return bench_wrong("blocked-mem", "no memory for %ld handles, or no /proc/self/statm", n);
+        return bench_wrong("blocked-mem", "no memory for %ld handles, or no /proc/self/status", n);
 
     bench_clock_start(r);
-    int err = weft_waitgroup_add(&checked_in, (int)n);
-    for (; err == 0 && spawned < n; spawned++) {
-        err = weft_spawn(&handles[spawned], waiter, (void *)(uintptr_t)(spawned + 1), NULL);
-        if (err) {
-            weft_waitgroup_add(&checked_in, -(int)(n - spawned)); /* those never spawned */
-            break;
-        }
-    }
+    int err = bench_spawn_checked_in(handles, n, waiter, &checked_in, &spawned);
     int werr = weft_waitgroup_wait(&checked_in);
-    long blocked_kb = rss_kb();
+    long blocked_kb = bench_rss_kb();
     /* Relaxed: weft_event_set() (release) publishes it to every waiter it
      * wakes (acquire in the wait), so their loads below see it. */
     atomic_store_explicit(&opened, true, memory_order_relaxed);
     int serr = weft_event_set(&gate);
-    for (long i = 0; i < spawned; i++) {
-        void *v = NULL;
-        int jerr = weft_join(handles[i], &v);
-        if (jerr && !err)
-            err = jerr;
-        sum += (uintptr_t)v;
-    }
+    int jerr = bench_join_sum(handles, spawned, &sum);
     bench_clock_stop(r);
 
     if (!err)
-        err = werr ? werr : serr ? serr : weft_event_destroy(&gate);
+        err = jerr ? jerr : werr ? werr : serr ? serr : weft_event_destroy(&gate);
     if (!err)
         err = atomic_load_explicit(&blocked_err, memory_order_relaxed); /* all joined */
     if (err)
         return err;
     if (blocked_kb < 0)
-        return bench_wrong("blocked-mem", "could not read /proc/self/statm");
+        return bench_wrong("blocked-mem", "could not read /proc/self/status");
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     bench_extra(r, "bytes_per_fiber=%.0f", (double)(blocked_kb - base_kb) * 1024.0 / (double)n);
@@ -166,11 +131,6 @@ static const char *check_n(long n)
     return n >= 1 && n <= 10000000 ? NULL : "1..10000000 fibers";
 }
 
-static double ops(long n)
-{
-    return (double)n;
-}
-
 const struct bench bench_blocked_mem = {
     .name = "blocked-mem",
     .what = "n fibers blocked on one event at once: bytes_per_fiber (RSS), peak_rss_kb; "
@@ -178,6 +138,6 @@ const struct bench bench_blocked_mem = {
     .default_n = 1000000,
     .default_reps = 3,
     .check_n = check_n,
-    .ops = ops,
+    .ops = bench_ops_n,
     .run = run,
 };

@@ -20,16 +20,8 @@ struct node {
     uint64_t size; /* leaves below this node */
 };
 
-/* The first weft error any fiber saw; 0 if none. */
+/* The first weft error any fiber saw; 0 if none (bench_note_err()). */
 static _Atomic int skynet_err;
-
-static void note_err(int err)
-{
-    int none = 0;
-    /* Relaxed: read once, after every fiber was joined. */
-    atomic_compare_exchange_strong_explicit(&skynet_err, &none, err, memory_order_relaxed,
-                                            memory_order_relaxed);
-}
 
 static void *node(void *arg)
 {
@@ -44,35 +36,19 @@ static void *node(void *arg)
         kids[spawned] = (struct node){.num = nd->num + (uint64_t)spawned * step, .size = step};
         int err = weft_spawn(&f[spawned], node, &kids[spawned], NULL);
         if (err) {
-            note_err(err);
+            bench_note_err(&skynet_err, err);
             break;
         }
     }
-    for (int i = 0; i < spawned; i++) {
-        void *v = NULL;
-        int err = weft_join(f[i], &v);
-        if (err)
-            note_err(err);
-        sum += (uintptr_t)v;
-    }
+    bench_note_err(&skynet_err, bench_join_sum(f, spawned, &sum));
     return (void *)(uintptr_t)sum;
 }
 
 static int run(struct bench_run *r)
 {
     struct node top = {.num = 0, .size = (uint64_t)r->n};
-    weft_fiber f;
     void *v = NULL;
-    atomic_store_explicit(&skynet_err, 0, memory_order_relaxed); /* no fiber runs yet */
-
-    bench_clock_start(r);
-    int err = weft_spawn(&f, node, &top, NULL);
-    if (err == 0)
-        err = weft_join(f, &v);
-    bench_clock_stop(r);
-
-    if (err == 0)
-        err = atomic_load_explicit(&skynet_err, memory_order_relaxed); /* all joined */
+    int err = bench_time_root(r, node, &top, &v, &skynet_err);
     if (err)
         return err;
     uint64_t want = bench_skynet_sum((uint64_t)r->n);

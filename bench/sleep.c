@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "rss.h"
 #include "weft.h"
 
 enum { SEED = 20261123 };
@@ -61,14 +62,6 @@ static int64_t delay_ns(long i)
     return (int64_t)(x % (MAX_DELAY_US + 1)) * 1000;
 }
 
-static void note_err(int err)
-{
-    int none = 0;
-    /* Relaxed: read once, after every fiber was joined. */
-    atomic_compare_exchange_strong_explicit(&sleep_err, &none, err, memory_order_relaxed,
-                                            memory_order_relaxed);
-}
-
 static void *sleeper(void *arg)
 {
     long i = (long)(uintptr_t)arg - 1;
@@ -82,36 +75,8 @@ static void *sleeper(void *arg)
             late[i] = weft_now() - deadline; /* read after the join */
     }
     if (err)
-        note_err(err);
+        bench_note_err(&sleep_err, err);
     return arg;
-}
-
-/* A "Key: N kB" line of /proc/self/status, in KiB, or -1. */
-static long status_kb(const char *key)
-{
-    char line[128];
-    long kb = -1;
-    size_t klen = strlen(key);
-    FILE *f = fopen("/proc/self/status", "re");
-    if (!f)
-        return -1;
-    while (fgets(line, sizeof line, f))
-        if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
-            kb = strtol(line + klen + 1, NULL, 10);
-            break;
-        }
-    fclose(f);
-    return kb;
-}
-
-/* Resets the process's peak RSS (VmHWM) to its current RSS. */
-static bool reset_peak(void)
-{
-    FILE *f = fopen("/proc/self/clear_refs", "we");
-    if (!f)
-        return false;
-    bool ok = fputs("5", f) >= 0;
-    return fclose(f) == 0 && ok;
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -138,44 +103,31 @@ static int run(struct bench_run *r)
     for (long i = 0; i < n; i++)
         late[i] = NOT_WOKEN;
     if (base_kb < 0)
-        base_kb = status_kb("VmRSS");
+        base_kb = bench_rss_kb();
     atomic_store_explicit(&sleep_err, 0, memory_order_relaxed); /* no fiber runs yet */
-    if (base_kb < 0 || !reset_peak())
+    if (base_kb < 0 || !bench_reset_peak_rss())
         return bench_wrong("sleep", "cannot read the RSS or reset the peak "
                                     "(/proc/self/status, /proc/self/clear_refs)");
     int err = weft_event_init(&gate);
     if (err == 0)
         err = weft_waitgroup_init(&checked_in);
     if (err == 0)
-        err = weft_waitgroup_add(&checked_in, (int)n);
-    for (; err == 0 && spawned < n; spawned++) {
-        err = weft_spawn(&handles[spawned], sleeper, (void *)(uintptr_t)(spawned + 1), NULL);
-        if (err) {
-            weft_waitgroup_add(&checked_in, -(int)(n - spawned)); /* those never spawned */
-            break;
-        }
-    }
+        err = bench_spawn_checked_in(handles, n, sleeper, &checked_in, &spawned);
     int werr = weft_waitgroup_wait(&checked_in);
     bench_clock_start(r);
     release_at = weft_now();
     int serr = weft_event_set(&gate);
     uint64_t sum = 0;
-    for (long i = 0; i < spawned; i++) {
-        void *v = NULL;
-        int jerr = weft_join(handles[i], &v);
-        if (jerr && !err)
-            err = jerr;
-        sum += (uintptr_t)v;
-    }
+    int jerr = bench_join_sum(handles, spawned, &sum);
     bench_clock_stop(r);
 
     if (!err)
-        err = werr ? werr : serr ? serr : weft_event_destroy(&gate);
+        err = jerr ? jerr : werr ? werr : serr ? serr : weft_event_destroy(&gate);
     if (!err)
         err = atomic_load_explicit(&sleep_err, memory_order_relaxed); /* all joined */
     if (err)
         return err;
-    long peak_kb = status_kb("VmHWM");
+    long peak_kb = bench_peak_rss_kb();
     int64_t last = release_at;
     for (long i = 0; i < n; i++) {
         if (late[i] == NOT_WOKEN)
@@ -207,11 +159,6 @@ static const char *check_n(long n)
     return n >= 1 && n <= 10000000 ? NULL : "1..10000000 fibers";
 }
 
-static double ops(long n)
-{
-    return (double)n;
-}
-
 const struct bench bench_sleep = {
     .name = "sleep",
     .what = "n fibers released at once, each sleeping a random 0-100 ms: time to the last "
@@ -219,6 +166,6 @@ const struct bench bench_sleep = {
     .default_n = 1000000,
     .default_reps = 3,
     .check_n = check_n,
-    .ops = ops,
+    .ops = bench_ops_n,
     .run = run,
 };

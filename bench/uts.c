@@ -25,16 +25,8 @@ struct node {
  * spawned, which publishes it to every fiber of the run. */
 static int uts_limit;
 
-/* The first weft error any fiber saw; 0 if none. */
+/* The first weft error any fiber saw; 0 if none (bench_note_err()). */
 static _Atomic int uts_err;
-
-static void note_err(int err)
-{
-    int none = 0;
-    /* Relaxed: read once, after every fiber was joined. */
-    atomic_compare_exchange_strong_explicit(&uts_err, &none, err, memory_order_relaxed,
-                                            memory_order_relaxed);
-}
 
 static void *node(void *arg)
 {
@@ -50,17 +42,11 @@ static void *node(void *arg)
         kids[spawned] = (struct node){bench_uts_child(nd->state, spawned), nd->depth + 1};
         int err = weft_spawn(&f[spawned], node, &kids[spawned], NULL);
         if (err) {
-            note_err(err);
+            bench_note_err(&uts_err, err);
             break;
         }
     }
-    for (int i = 0; i < spawned; i++) {
-        void *v = NULL;
-        int err = weft_join(f[i], &v);
-        if (err)
-            note_err(err);
-        nodes += (uintptr_t)v;
-    }
+    bench_note_err(&uts_err, bench_join_sum(f, spawned, &nodes));
     return (void *)(uintptr_t)nodes;
 }
 
@@ -68,19 +54,9 @@ static int run(struct bench_run *r)
 {
     uint64_t want = bench_uts_size(r->n); /* counted once per n, untimed */
     struct node top = {bench_uts_root(), 0};
-    weft_fiber f;
     void *v = NULL;
     uts_limit = (int)r->n;
-    atomic_store_explicit(&uts_err, 0, memory_order_relaxed); /* no fiber runs yet */
-
-    bench_clock_start(r);
-    int err = weft_spawn(&f, node, &top, NULL);
-    if (err == 0)
-        err = weft_join(f, &v);
-    bench_clock_stop(r);
-
-    if (err == 0)
-        err = atomic_load_explicit(&uts_err, memory_order_relaxed); /* all joined */
+    int err = bench_time_root(r, node, &top, &v, &uts_err);
     if (err)
         return err;
     bench_extra(r, "nodes=%llu", (unsigned long long)(uintptr_t)v);

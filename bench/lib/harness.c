@@ -53,6 +53,53 @@ int bench_wrong(const char *bench, const char *fmt, ...)
     return BENCH_WRONG;
 }
 
+double bench_ops_n(long n)
+{
+    return (double)n;
+}
+
+int bench_time_root(struct bench_run *r, weft_fn fn, void *arg, void **res, _Atomic int *first_err)
+{
+    weft_fiber f;
+    atomic_store_explicit(first_err, 0, memory_order_relaxed); /* no fiber runs yet */
+    bench_clock_start(r);
+    int err = weft_spawn(&f, fn, arg, NULL);
+    if (err == 0)
+        err = weft_join(f, res);
+    bench_clock_stop(r);
+    if (err == 0)
+        err = atomic_load_explicit(first_err, memory_order_relaxed); /* all joined */
+    return err;
+}
+
+int bench_join_sum(const weft_fiber *f, long n, uint64_t *sum)
+{
+    int first = 0;
+    for (long i = 0; i < n; i++) {
+        void *v = NULL;
+        int err = weft_join(f[i], &v);
+        if (err && !first)
+            first = err;
+        *sum += (uintptr_t)v;
+    }
+    return first;
+}
+
+int bench_spawn_checked_in(weft_fiber *f, long n, weft_fn fn, weft_waitgroup *wg, long *spawned)
+{
+    long i = 0;
+    int err = weft_waitgroup_add(wg, (int)n);
+    for (; err == 0 && i < n; i++) {
+        err = weft_spawn(&f[i], fn, (void *)(uintptr_t)(i + 1), NULL);
+        if (err) {
+            weft_waitgroup_add(wg, -(int)(n - i)); /* those never spawned */
+            break;
+        }
+    }
+    *spawned = i;
+    return err;
+}
+
 static int cmp_i64(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;

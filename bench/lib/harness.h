@@ -25,8 +25,11 @@
 #ifndef WEFT_BENCH_HARNESS_H
 #define WEFT_BENCH_HARNESS_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "weft.h"
 
 enum { BENCH_EXTRA_MAX = 160 };
 
@@ -94,6 +97,39 @@ void bench_extra(struct bench_run *r, const char *fmt, ...) __attribute__((forma
 
 /* Prints "weft-bench: <bench>: <message>" on stderr; returns BENCH_WRONG. */
 int bench_wrong(const char *bench, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ops for a workload whose n is its operation count: n. */
+double bench_ops_n(long n);
+
+/* Workloads' fibers. A run's fibers report a weft call's error through one
+ * _Atomic int of the workload's: bench_note_err() keeps the first error
+ * noted (0 is none, and ignored); the run zeroes it before it spawns and
+ * reads it after the last join. */
+static inline void bench_note_err(_Atomic int *first, int err)
+{
+    int none = 0;
+    /* Relaxed: zeroed before any fiber of the run exists and read after
+     * every one was joined; spawn and join order those. */
+    if (err)
+        atomic_compare_exchange_strong_explicit(first, &none, err, memory_order_relaxed,
+                                                memory_order_relaxed);
+}
+
+/* Times one fiber, @fn(@arg), from its spawn to its join between
+ * bench_clock_start() and bench_clock_stop() (the root of a fork-join
+ * tree), its result in *@res, after zeroing *@first_err. Returns the
+ * spawn's or the join's error, else what the fibers noted in *@first_err. */
+int bench_time_root(struct bench_run *r, weft_fn fn, void *arg, void **res, _Atomic int *first_err);
+
+/* Joins the @n fibers of @f, adding their results (as integers) to *@sum.
+ * Returns 0 or the first join's error (it joins the rest all the same). */
+int bench_join_sum(const weft_fiber *f, long n, uint64_t *sum);
+
+/* Adds @n to @wg, then spawns @n fibers of @fn into @f, fiber i with the
+ * argument i + 1; each is to check in with weft_waitgroup_done(@wg). If a
+ * spawn fails, those never spawned are taken back off @wg, so that a wait
+ * on it still returns. *@spawned: how many were. Returns 0 or the error. */
+int bench_spawn_checked_in(weft_fiber *f, long n, weft_fn fn, weft_waitgroup *wg, long *spawned);
 
 /* Summary of one benchmark at one worker count. */
 struct bench_result {

@@ -23,14 +23,6 @@
 #define MS ((int64_t)1000000)
 #define S  ((int64_t)1000000000)
 
-/* Run @fn as the root fiber of a fresh runtime of @nw workers; every
- * fiber it spawns must be joined (weft_main is -EBUSY otherwise). */
-#define RUN_ROOT(fn, arg, nw)                                                    \
-    do {                                                                         \
-        settle();                                                                \
-        CHECK_OK(weft_main(&(weft_config){.workers = (nw)}, (fn), (arg), NULL)); \
-    } while (0)
-
 /* A fiber that makes one blocking call and records its result. */
 enum blk_op { BLK_SEND, BLK_RECV, BLK_SEND_UNTIL, BLK_RECV_UNTIL };
 
@@ -65,16 +57,13 @@ static void *blocker(void *arg)
 }
 
 /* Spawn a blocker and, on one worker, return once it is parked in its call
- * (see the file comment). */
+ * (see the file comment); a fiber that could not be spawned is {0}, which
+ * the caller's join then fails on. */
 static weft_fiber spawn_parked(struct blk *b)
 {
     weft_fiber f = {0};
-    atomic_store(&b->started, 0);
     b->rc = 1;
-    if (weft_spawn(&f, blocker, b, NULL) != 0)
-        return f;
-    while (!atomic_load(&b->started))
-        weft_yield();
+    (void)spawn_until_started(&f, blocker, b, &b->started);
     return f;
 }
 
@@ -485,21 +474,11 @@ static void deadline_checks(void)
     EXPECT_EQ(weft_chan_free(b), 0);
 }
 
-static void *deadlines_fiber(void *arg)
-{
-    (void)arg;
-    deadline_checks();
-    return NULL;
-}
-
 /* Past deadlines never wait, negative ones are -EINVAL, future ones pass
  * no earlier than asked; in a fiber and on a plain thread. */
 TEST(deadlines)
 {
-    RUN_ROOT(deadlines_fiber, NULL, 2);
-    CHECK_OK(weft_init(&(weft_config){.workers = 1}));
-    deadline_checks();
-    CHECK_OK(weft_shutdown());
+    RUN_IN_FIBER_AND_THREAD(deadline_checks, 2);
 }
 
 struct late {

@@ -29,6 +29,20 @@ static void *nothing(void *arg)
     return arg;
 }
 
+/* What @print (weft_stats_print, weft_dump) writes, in @buf (cut to
+ * @len - 1 bytes, NUL-terminated); returns @print's answer. */
+static int capture(int (*print)(FILE *out), char *buf, size_t len)
+{
+    FILE *tmp = tmpfile();
+    CHECK(tmp != NULL);
+    int r = print(tmp);
+    rewind(tmp);
+    size_t got = fread(buf, 1, len - 1, tmp);
+    buf[got] = '\0';
+    fclose(tmp);
+    return r;
+}
+
 /* Spawns, switches and the live count add up; a short size fills a prefix. */
 TEST(stats_count_and_size_prefix)
 {
@@ -60,14 +74,8 @@ TEST(stats_count_and_size_prefix)
     EXPECT_EQ(weft_stats(NULL, sizeof part), -EINVAL);
     EXPECT_EQ(weft_stats(&part, 3), -EINVAL);
 
-    FILE *tmp = tmpfile();
-    CHECK(tmp != NULL);
-    CHECK_OK(weft_stats_print(tmp));
-    rewind(tmp);
     char text[2048];
-    size_t got = fread(text, 1, sizeof text - 1, tmp);
-    text[got] = '\0';
-    fclose(tmp);
+    CHECK_OK(capture(weft_stats_print, text, sizeof text));
     EXPECT(strstr(text, "spawns ") != NULL);
     EXPECT(strstr(text, "workers 2\n") != NULL);
     EXPECT_EQ(weft_stats_print(NULL), -EINVAL);
@@ -106,13 +114,7 @@ TEST(dump_names_parked_fibers)
     static char text[8192];
     int n = 0;
     for (int tries = 0; tries < 1000; tries++) {
-        FILE *tmp = tmpfile();
-        CHECK(tmp != NULL);
-        n = weft_dump(tmp);
-        rewind(tmp);
-        size_t got = fread(text, 1, sizeof text - 1, tmp);
-        text[got] = '\0';
-        fclose(tmp);
+        n = capture(weft_dump, text, sizeof text);
         if (strstr(text, "[chan receive 0x") && strstr(text, "[group wait 0x"))
             break;
         weft_sleep(10 * MS);
@@ -146,11 +148,32 @@ static void *spin_300ms(void *arg)
     return NULL;
 }
 
-static int stall_body(void *arg)
+/* A child's program: weft_main on @workers workers running @root, under
+ * WEFT_DEBUG=@debug. */
+struct debug_run {
+    const char *debug;
+    int workers;
+    weft_fn root;
+};
+
+/* The child's answer: weft_main's error, else the root's result. */
+static int debug_body(void *arg)
 {
-    (void)arg;
-    setenv("WEFT_DEBUG", "stall=5,schedtrace=10", 1);
-    return weft_main(&(weft_config){.workers = 1}, spin_300ms, NULL, NULL);
+    const struct debug_run *d = arg;
+    setenv("WEFT_DEBUG", d->debug, 1);
+    void *res = NULL;
+    int r = weft_main(&(weft_config){.workers = d->workers}, d->root, NULL, &res);
+    return r ? r : (int)(intptr_t)res;
+}
+
+/* Run @d in a child, its stderr in @buf: it exits normally, answering
+ * @want. */
+static void run_debug_child(struct debug_run *d, int want, char *buf, size_t len)
+{
+    int ret;
+    int status = run_in_child(debug_body, d, &ret, buf, len);
+    EXPECT(WIFEXITED(status));
+    EXPECT_EQ(ret, want);
 }
 
 /* Are the counters compiled in (-Dstats, on by default)? */
@@ -174,10 +197,8 @@ TEST(stall_and_schedtrace_reported)
     if (!stats_compiled_in())
         SKIP("the stall detector reads the counters, compiled out (-Dstats=false)");
     static char buf[16384];
-    int ret;
-    int status = run_in_child(stall_body, NULL, &ret, buf, sizeof buf);
-    EXPECT(WIFEXITED(status));
-    EXPECT_EQ(ret, 0);
+    run_debug_child(&(struct debug_run){"stall=5,schedtrace=10", 1, spin_300ms}, 0, buf,
+                    sizeof buf);
     EXPECT(strstr(buf, "weft: stall: fiber") != NULL);
     EXPECT(strstr(buf, "\"main\"") != NULL); /* weft_main's root fiber */
     const char *first = strstr(buf, "weft: stall:");
@@ -198,24 +219,12 @@ static void *raise_quit(void *arg)
     return (void *)7;
 }
 
-static int sigquit_body(void *arg)
-{
-    (void)arg;
-    setenv("WEFT_DEBUG", "sigquit,stall=0", 1);
-    void *res = NULL;
-    int r = weft_main(&(weft_config){.workers = 2}, raise_quit, NULL, &res);
-    return r ? r : (int)(intptr_t)res;
-}
-
 /* WEFT_DEBUG=sigquit: SIGQUIT prints the dump and the program goes on. */
 TEST(sigquit_dumps_and_continues)
 {
     settle();
     static char buf[16384];
-    int ret;
-    int status = run_in_child(sigquit_body, NULL, &ret, buf, sizeof buf);
-    EXPECT(WIFEXITED(status));
-    EXPECT_EQ(ret, 7);
+    run_debug_child(&(struct debug_run){"sigquit,stall=0", 2, raise_quit}, 7, buf, sizeof buf);
     EXPECT(strstr(buf, "weft: 2 workers, fibers:") != NULL);
     EXPECT(strstr(buf, "\"main\"") != NULL);
 }
@@ -231,13 +240,6 @@ static void *spawn_100(void *arg)
     return NULL;
 }
 
-static int stats_body(void *arg)
-{
-    (void)arg;
-    setenv("WEFT_DEBUG", "stats,stall=0", 1);
-    return weft_main(&(weft_config){.workers = 2}, spawn_100, NULL, NULL);
-}
-
 /* WEFT_DEBUG=stats prints the final counters at shutdown: the counters
  * after a benchmark in one command (WEFT_DEBUG=stats weft-bench fib). */
 TEST(stats_printed_at_shutdown)
@@ -246,10 +248,7 @@ TEST(stats_printed_at_shutdown)
     if (!stats_compiled_in())
         SKIP("counters compiled out (-Dstats=false)");
     static char buf[8192];
-    int ret;
-    int status = run_in_child(stats_body, NULL, &ret, buf, sizeof buf);
-    EXPECT(WIFEXITED(status));
-    EXPECT_EQ(ret, 0);
+    run_debug_child(&(struct debug_run){"stats,stall=0", 2, spawn_100}, 0, buf, sizeof buf);
     const char *head = strstr(buf, "weft: counters at shutdown:\n");
     EXPECT(head != NULL);
     long spawns = -1, live = -1;

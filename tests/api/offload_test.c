@@ -17,7 +17,6 @@
 #include "tap.h"
 #include "testutil.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -63,15 +62,7 @@ static void sleep_ns(int64_t ns)
 /* Threads of this process, from /proc/self/task. */
 static int count_tasks(void)
 {
-    DIR *d = opendir("/proc/self/task");
-    if (!d)
-        return -1;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        n += e->d_name[0] != '.';
-    closedir(d);
-    return n;
+    return count_entries("/proc/self/task");
 }
 
 /* A gate that opens once @want jobs are inside it at the same time (or
@@ -508,9 +499,7 @@ static void *cancel_body(void *arg)
     /* B queues behind it and is cancelled: one worker, and B does not
      * yield between its flag and its park, so B is parked when we run. */
     struct queued qb = {.in = 0, .deadline = WEFT_FOREVER};
-    FEXPECT_EQ(weft_spawn(&b, queued_fiber, &qb, NULL), 0);
-    while (!atomic_load(&qb.in))
-        weft_yield();
+    FEXPECT_EQ(spawn_until_started(&b, queued_fiber, &qb, &qb.in), 0);
     FEXPECT_EQ(weft_cancel(b), 0);
     FEXPECT_EQ(weft_join(b, NULL), 0);
     FEXPECT_EQ(qb.r, -ECANCELED);

@@ -22,12 +22,6 @@
 #define MS ((int64_t)1000000)
 #define S  ((int64_t)1000000000)
 
-#define RUN_ROOT(fn, arg, nw)                                                    \
-    do {                                                                         \
-        settle();                                                                \
-        CHECK_OK(weft_main(&(weft_config){.workers = (nw)}, (fn), (arg), NULL)); \
-    } while (0)
-
 static weft_select_case recv_case(weft_chan c, void *elem)
 {
     return (weft_select_case){.ch = c, .op = WEFT_SELECT_RECV, .elem = elem, .result = 1};
@@ -145,22 +139,12 @@ static void deadline_checks(void)
     EXPECT_EQ(weft_chan_free(u), 0); /* no waiter left behind */
 }
 
-static void *deadlines_fiber(void *arg)
-{
-    (void)arg;
-    deadline_checks();
-    return NULL;
-}
-
 /* A past non-zero deadline is -ETIMEDOUT (distinct from the default's
  * -EAGAIN), negative ones are -EINVAL, future ones pass no earlier than
  * asked and leave no waiter queued; in a fiber and on a plain thread. */
 TEST(deadlines)
 {
-    RUN_ROOT(deadlines_fiber, NULL, 2);
-    CHECK_OK(weft_init(&(weft_config){.workers = 1}));
-    deadline_checks();
-    CHECK_OK(weft_shutdown());
+    RUN_IN_FIBER_AND_THREAD(deadline_checks, 2);
 }
 
 /* A fiber parked in one select; the caller fills the cases. */
@@ -180,15 +164,13 @@ static void *selector(void *arg)
     return NULL;
 }
 
+/* Spawn a selector and, on one worker, return once it is parked in its
+ * select ({0} if it could not be spawned: the caller's join fails). */
 static weft_fiber spawn_parked(struct psel *p)
 {
     weft_fiber f = {0};
-    atomic_store(&p->started, 0);
     p->rc = 1000;
-    if (weft_spawn(&f, selector, p, NULL) != 0)
-        return f;
-    while (!atomic_load(&p->started))
-        weft_yield();
+    (void)spawn_until_started(&f, selector, p, &p->started);
     return f;
 }
 

@@ -32,17 +32,6 @@ static void sweep_both(const struct sweep *s)
     scen.workers = 1;
 }
 
-static void first(int *op, int r)
-{
-    if (r < 0 && !*op)
-        *op = r;
-}
-
-static void *noop(void *arg)
-{
-    return arg;
-}
-
 /* Fibers that yield until every worker has run one of them (or 5 s). */
 static _Atomic unsigned seen_workers;
 
@@ -81,28 +70,8 @@ static void down(struct outcome *out)
     out->want_shutdown = 0;
 }
 
-/* Join @f and fold its error (returned as its result) into *@op. */
-static void join_into(int *op, weft_fiber f)
-{
-    void *res = NULL;
-    int r = weft_join(f, &res);
-    first(op, r);
-    if (!r)
-        first(op, (int)(intptr_t)res);
-}
-
 /* weft_init and weft_shutdown: topology, tables, deques, poller, workers,
  * and (with_monitor) the monitor thread with schedtrace on. */
-
-static void run_init(struct outcome *out, const char *debug, const weft_config *cfg)
-{
-    setenv("WEFT_DEBUG", debug, 1);
-    sweep_arm();
-    out->op = weft_init(cfg);
-    out->shutdown = weft_shutdown();
-    out->want_shutdown = out->op ? -ECANCELED : 0;
-    unsetenv("WEFT_DEBUG");
-}
 
 static void run_init_plain(struct outcome *out)
 {
@@ -137,8 +106,8 @@ static void *parent(void *arg)
     int op = 0;
     weft_fiber b, c;
     weft_fiber_attr big = {.stack_size = 256 * 1024};
-    int rb = weft_spawn(&b, noop, NULL, &big);
-    int rc = weft_spawn(&c, noop, NULL, NULL);
+    int rb = weft_spawn(&b, identity, NULL, &big);
+    int rc = weft_spawn(&c, identity, NULL, NULL);
     first(&op, rb);
     first(&op, rc);
     first(&op, weft_sleep(1000000));
@@ -153,11 +122,7 @@ static void run_spawn(struct outcome *out)
 {
     up(&scen);
     sweep_arm();
-    weft_fiber a;
-    int r = weft_spawn(&a, parent, NULL, NULL);
-    first(&out->op, r);
-    if (!r)
-        join_into(&out->op, a);
+    spawn_join_into(&out->op, parent, NULL, NULL);
     down(out);
 }
 
@@ -175,11 +140,7 @@ static void run_first_spawn(struct outcome *out)
 {
     CHECK_OK(weft_init(&scen));
     sweep_arm();
-    weft_fiber f;
-    int r = weft_spawn(&f, noop, NULL, NULL);
-    first(&out->op, r);
-    if (!r)
-        join_into(&out->op, f);
+    spawn_join_into(&out->op, identity, NULL, NULL);
     down(out);
 }
 
@@ -215,7 +176,7 @@ static void *spawner(void *arg)
     static weft_fiber kids[MANY];
     int op = 0, n = 0;
     while (n < MANY && !op) {
-        int r = weft_spawn(&kids[n], noop, NULL, NULL);
+        int r = weft_spawn(&kids[n], identity, NULL, NULL);
         first(&op, r);
         n += r == 0;
     }
@@ -228,11 +189,7 @@ static void run_spawn_many(struct outcome *out)
 {
     up(&scen);
     sweep_arm();
-    weft_fiber a;
-    int r = weft_spawn(&a, spawner, NULL, NULL);
-    first(&out->op, r);
-    if (!r)
-        join_into(&out->op, a);
+    spawn_join_into(&out->op, spawner, NULL, NULL);
     down(out);
 }
 
@@ -371,19 +328,6 @@ TEST(groups_fail_cleanly_at_every_allocation)
  * the registration, a timer for the deadline), parked until a second
  * fiber, queued behind it on the one worker, writes. */
 
-struct rd {
-    int fd;
-    ssize_t got;
-    char c;
-};
-
-static void *reader(void *arg)
-{
-    struct rd *x = arg;
-    x->got = weft_read_until(x->fd, &x->c, 1, weft_deadline_after(10 * 1000000000ll));
-    return NULL;
-}
-
 static void *writer(void *arg)
 {
     return (void *)(intptr_t)(write(*(int *)arg, "x", 1) == 1 ? 0 : -EIO);
@@ -397,7 +341,7 @@ static void run_netpoll(struct outcome *out)
     sweep_arm();
     struct rd x = {.fd = p[0], .got = 0, .c = 0};
     weft_fiber f, g;
-    int r = weft_spawn(&f, reader, &x, NULL);
+    int r = weft_spawn(&f, rd_fiber, &x, NULL);
     first(&out->op, r);
     if (!r) {
         CHECK_OK(weft_spawn(&g, writer, &p[1], NULL)); /* no allocation: the cache has it */
@@ -426,11 +370,7 @@ static void run_offload(struct outcome *out)
 {
     up(&scen);
     sweep_arm();
-    weft_fiber f;
-    int r = weft_spawn(&f, offloader, NULL, NULL);
-    first(&out->op, r);
-    if (!r)
-        join_into(&out->op, f);
+    spawn_join_into(&out->op, offloader, NULL, NULL);
     down(out);
 }
 
@@ -454,11 +394,7 @@ static void run_trace(struct outcome *out)
     int r = weft_trace_start(path);
     first(&out->op, r);
     if (!r) {
-        weft_fiber f;
-        int rs = weft_spawn(&f, noop, NULL, NULL);
-        first(&out->op, rs);
-        if (!rs)
-            join_into(&out->op, f);
+        spawn_join_into(&out->op, identity, NULL, NULL);
         first(&out->op, weft_trace_stop());
     }
     unlink(path);
@@ -490,13 +426,8 @@ static void run_map(struct outcome *out)
         return;
     }
     weft_fiber_attr small = {.stack_size = 64 * 1024};
-    for (int i = 0; i < 2; i++) {
-        weft_fiber f;
-        r = weft_spawn(&f, noop, NULL, i ? &small : NULL);
-        first(&out->op, r);
-        if (!r)
-            join_into(&out->op, f);
-    }
+    for (int i = 0; i < 2; i++)
+        spawn_join_into(&out->op, identity, NULL, i ? &small : NULL);
     down(out);
 }
 

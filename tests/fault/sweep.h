@@ -19,7 +19,6 @@
 #ifndef WT_TEST_SWEEP_H
 #define WT_TEST_SWEEP_H
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +27,7 @@
 
 #include "alloc.h"
 #include "tap.h"
+#include "testutil.h"
 #include "weft.h"
 
 #if !WT_FAULT_INJECTION
@@ -69,20 +69,6 @@ __attribute__((unused)) static void sweep_arm(void)
     wt_fault_arm(sweep_now.kind, sweep_now.nth, 0, sweep_now.err);
 }
 
-/* Entries of a /proc directory (an fd count or a thread count). */
-static int count_entries(const char *path)
-{
-    DIR *d = opendir(path);
-    if (!d)
-        return -1;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        n += e->d_name[0] != '.';
-    closedir(d);
-    return n;
-}
-
 struct snap {
     long blocks, maps;
     int fds, threads;
@@ -109,11 +95,6 @@ __attribute__((unused)) static int threads_settled(int want)
     return n;
 }
 
-static void *sweep_noop(void *arg)
-{
-    return arg;
-}
-
 /* Start and stop a runtime once before the first sweep: a sanitizer may
  * start a helper thread of its own at the first thread a process makes
  * (TSan does), which would count as a thread left behind. */
@@ -125,7 +106,7 @@ static void sweep_settle(void)
     done = true;
     weft_fiber f;
     CHECK_OK(weft_init(&(weft_config){.workers = 1}));
-    CHECK_OK(weft_spawn(&f, sweep_noop, NULL, NULL));
+    CHECK_OK(weft_spawn(&f, identity, NULL, NULL));
     CHECK_OK(weft_join(f, NULL));
     CHECK_OK(weft_shutdown());
 }
@@ -210,6 +191,65 @@ __attribute__((unused)) static unsigned long sweep_run(const struct sweep *s)
         }
         tolerated += out.op == 0;
     }
+}
+
+/* Parts of scenarios. A run's calls report the first error they meet in
+ * out->op: first() keeps it, join_into() and spawn_join_into() fold a
+ * fiber's spawn, its join and its result (an error it returns) into it. */
+
+__attribute__((unused)) static void first(int *op, int r)
+{
+    if (r < 0 && !*op)
+        *op = r;
+}
+
+/* Join @f and fold its error (returned as its result) into *@op. */
+__attribute__((unused)) static void join_into(int *op, weft_fiber f)
+{
+    void *res = NULL;
+    int r = weft_join(f, &res);
+    first(op, r);
+    if (!r)
+        first(op, (int)(intptr_t)res);
+}
+
+/* Spawn @fn(@arg) with @attr and join it, all folded into *@op. */
+__attribute__((unused)) static void spawn_join_into(int *op, weft_fn fn, void *arg,
+                                                    const weft_fiber_attr *attr)
+{
+    weft_fiber f;
+    int r = weft_spawn(&f, fn, arg, attr);
+    first(op, r);
+    if (!r)
+        join_into(op, f);
+}
+
+/* weft_init (swept from its first call) and weft_shutdown, with
+ * WEFT_DEBUG=@debug: with a monitor (schedtrace) or without (stall=0). */
+__attribute__((unused)) static void run_init(struct outcome *out, const char *debug,
+                                             const weft_config *cfg)
+{
+    setenv("WEFT_DEBUG", debug, 1);
+    sweep_arm();
+    out->op = weft_init(cfg);
+    out->shutdown = weft_shutdown();
+    out->want_shutdown = out->op ? -ECANCELED : 0;
+    unsetenv("WEFT_DEBUG");
+}
+
+/* A fiber's weft_read of one byte from @fd (10 s deadline): a netpoll
+ * registration, then a park until a writer comes. */
+struct rd {
+    int fd;
+    ssize_t got;
+    char c;
+};
+
+__attribute__((unused)) static void *rd_fiber(void *arg)
+{
+    struct rd *x = arg;
+    x->got = weft_read_until(x->fd, &x->c, 1, weft_deadline_after(10 * 1000000000ll));
+    return NULL;
 }
 
 /* A fiber that offloads a job returning 42: 0, the call's error, or

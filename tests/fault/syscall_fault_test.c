@@ -17,52 +17,27 @@
 
 static const weft_config one = {.workers = 1, .pin = WEFT_PIN_OFF};
 
-static void first(int *op, int r)
-{
-    if (r < 0 && !*op)
-        *op = r;
-}
-
-static void *noop(void *arg)
-{
-    return arg;
-}
-
 static void up(const weft_config *cfg)
 {
     CHECK_OK(weft_init(cfg));
     weft_fiber f;
-    CHECK_OK(weft_spawn(&f, noop, NULL, NULL));
+    CHECK_OK(weft_spawn(&f, identity, NULL, NULL));
     CHECK_OK(weft_join(f, NULL));
-}
-
-static void join_into(int *op, weft_fiber f)
-{
-    void *res = NULL;
-    int r = weft_join(f, &res);
-    first(op, r);
-    if (!r)
-        first(op, (int)(intptr_t)res);
 }
 
 /* weft_init with three workers and the monitor: 4 threads, and the
  * poller's and the monitor's descriptors. */
-static void run_init(struct outcome *out)
+static void run_init3(struct outcome *out)
 {
-    setenv("WEFT_DEBUG", "schedtrace=1000", 1);
-    sweep_arm();
-    out->op = weft_init(&(weft_config){.workers = 3, .pin = WEFT_PIN_OFF});
-    out->shutdown = weft_shutdown();
-    out->want_shutdown = out->op ? -ECANCELED : 0;
-    unsetenv("WEFT_DEBUG");
+    run_init(out, "schedtrace=1000", &(weft_config){.workers = 3, .pin = WEFT_PIN_OFF});
 }
 
 TEST(init_fails_cleanly_when_any_descriptor_cannot_be_made)
 {
     static const struct sweep nomem = {
-        "init syscalls (ENOMEM)", WT_FAULT_SYSCALL, ENOMEM, {-ENOMEM}, 0, run_init};
+        "init syscalls (ENOMEM)", WT_FAULT_SYSCALL, ENOMEM, {-ENOMEM}, 0, run_init3};
     static const struct sweep nofd = {
-        "init syscalls (EMFILE)", WT_FAULT_SYSCALL, EMFILE, {-EMFILE}, 0, run_init};
+        "init syscalls (EMFILE)", WT_FAULT_SYSCALL, EMFILE, {-EMFILE}, 0, run_init3};
     /* epoll_create1, eventfd, epoll_ctl(eventfd), pipe2. */
     EXPECT_EQ(sweep_run(&nomem), 4);
     EXPECT_EQ(sweep_run(&nofd), 4);
@@ -70,31 +45,18 @@ TEST(init_fails_cleanly_when_any_descriptor_cannot_be_made)
 
 TEST(init_fails_with_eagain_when_any_thread_cannot_start)
 {
-    static const struct sweep s = {"init threads", WT_FAULT_THREAD, 0, {-EAGAIN}, 0, run_init};
+    static const struct sweep s = {"init threads", WT_FAULT_THREAD, 0, {-EAGAIN}, 0, run_init3};
     EXPECT_EQ(sweep_run(&s), 4); /* three workers, then the monitor */
 }
 
 /* epoll_ctl fails when a fiber first reads a pipe: the read says so, the
  * fd is not left half-registered, and the next read registers it. */
 
-struct rd {
-    int fd;
-    ssize_t got;
-    char c;
-};
-
-static void *reader(void *arg)
-{
-    struct rd *x = arg;
-    x->got = weft_read_until(x->fd, &x->c, 1, weft_deadline_after(10 * 1000000000ll));
-    return NULL;
-}
-
 static ssize_t read_in_fiber(int fd, char *c, int wfd)
 {
     struct rd x = {.fd = fd, .got = 0, .c = 0};
     weft_fiber f;
-    CHECK_OK(weft_spawn(&f, reader, &x, NULL));
+    CHECK_OK(weft_spawn(&f, rd_fiber, &x, NULL));
     if (wfd >= 0)
         EXPECT_EQ(write(wfd, "y", 1), 1);
     CHECK_OK(weft_join(f, NULL));
@@ -137,11 +99,7 @@ static void run_offload(struct outcome *out)
 {
     up(&one);
     sweep_arm();
-    weft_fiber f;
-    int r = weft_spawn(&f, offloader, NULL, NULL);
-    first(&out->op, r);
-    if (!r)
-        join_into(&out->op, f);
+    spawn_join_into(&out->op, offloader, NULL, NULL);
     out->shutdown = weft_shutdown();
     out->want_shutdown = 0;
 }

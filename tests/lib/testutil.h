@@ -1,9 +1,12 @@
 /*
  * testutil.h - helpers shared by the tests, next to tap.h: the seeded RNG,
  * the WEFT_STRESS_SCALE reader, a runtime left over from a failed case
- * stopped, and fiber bodies that several tests run. All static (inline, or
- * marked unused), so that a test uses what it needs and the rest costs
- * nothing.
+ * stopped, running a case's body as a root fiber (and on a plain thread),
+ * spawning a fiber and waiting until it is parked, counting a /proc
+ * directory, and fiber bodies that several tests run. All static (inline,
+ * or marked unused), so that a test uses what it needs and the rest costs
+ * nothing. The macros that CHECK (RUN_ROOT, RUN_IN_FIBER_AND_THREAD) need
+ * tap.h, included before this.
  *
  * Everything here goes through weft.h alone, so black-box tests (tests/api,
  * tests/stress) may include it; white-box ones may too, for the RNG.
@@ -11,6 +14,7 @@
 #ifndef WT_TESTUTIL_H
 #define WT_TESTUTIL_H
 
+#include <dirent.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -49,6 +53,67 @@ static inline void settle(void)
 {
     if (weft_workers() > 0)
         (void)weft_shutdown();
+}
+
+/* Run @fn(@arg) as the root fiber of a fresh runtime of @nw workers; every
+ * fiber it spawns must be joined (weft_main is -EBUSY otherwise). */
+#define RUN_ROOT(fn, arg, nw)                                                    \
+    do {                                                                         \
+        settle();                                                                \
+        CHECK_OK(weft_main(&(weft_config){.workers = (nw)}, (fn), (arg), NULL)); \
+    } while (0)
+
+/* void (*)(void) carried through a fiber's void * argument. */
+struct void_call {
+    void (*fn)(void);
+};
+
+static inline void *call_void(void *arg)
+{
+    ((const struct void_call *)arg)->fn();
+    return NULL;
+}
+
+/* The same checks from both kinds of caller: @checks() in the root fiber
+ * of a fresh runtime of @nw workers, then on this plain thread while a
+ * runtime of one worker runs. */
+#define RUN_IN_FIBER_AND_THREAD(checks, nw)                       \
+    do {                                                          \
+        RUN_ROOT(call_void, &(struct void_call){(checks)}, (nw)); \
+        CHECK_OK(weft_init(&(weft_config){.workers = 1}));        \
+        (checks)();                                               \
+        CHECK_OK(weft_shutdown());                                \
+    } while (0)
+
+/* Spawn @fn(@arg) into *@f and yield until the fiber has set *@started
+ * (cleared here first), which it does just before a blocking call. On ONE
+ * worker fibers are cooperative, so the fiber cannot be switched out
+ * between that store and its park: once this returns, it is parked inside
+ * the call. Returns weft_spawn's answer (*@f untouched if it failed). */
+static inline int spawn_until_started(weft_fiber *f, weft_fn fn, void *arg, _Atomic int *started)
+{
+    atomic_store(started, 0);
+    int r = weft_spawn(f, fn, arg, NULL);
+    if (r != 0)
+        return r;
+    while (!atomic_load(started))
+        weft_yield();
+    return 0;
+}
+
+/* Entries of the directory @path but . and .. (a /proc/self/fd or
+ * /proc/self/task count, the directory stream's own fd included), or -1. */
+static inline int count_entries(const char *path)
+{
+    DIR *d = opendir(path);
+    if (!d)
+        return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
 }
 
 /* Fiber bodies. */

@@ -3,8 +3,7 @@ package main
 // blocked-mem: memory per blocked goroutine (weft: bench/blocked_mem.c).
 // n goroutines (default 1,000,000) each check in on a WaitGroup and block
 // receiving from one channel; once all have checked in, read the resident
-// set from /proc/self/statm (runtime.ReadMemStats is the Go heap's view,
-// not the process's), then close the channel and wait for them all.
+// set (VmRSS, rss.go), then close the channel and wait for them all.
 // bytes_per_fiber = (that RSS - the RSS at this workload's first run in
 // the process, before its first goroutine) / n; peak_rss_kb is the
 // process's high-water mark (getrusage). The baseline is taken once per
@@ -16,9 +15,6 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -29,37 +25,15 @@ var blockedMemBench = bench{
 	what:        "n goroutines blocked on one channel at once: bytes_per_fiber (RSS), peak_rss_kb; ns per goroutine (default 1M)",
 	defaultN:    1000000,
 	defaultReps: 3,
-	checkN: func(n int64) string {
-		if n < 1 || n > 10000000 {
-			return "1..10000000 goroutines"
-		}
-		return ""
-	},
-	ops: func(n int64) float64 { return float64(n) },
-	run: runBlockedMem,
+	checkN:      inRange(1, 10000000, " goroutines"),
+	ops:         opsN,
+	run:         runBlockedMem,
 }
 
 var (
 	blockedRes    []int64
 	blockedBaseKB int64 = -1
 )
-
-// rssKB is the process's resident set in KiB, or -1.
-func rssKB() int64 {
-	b, err := os.ReadFile("/proc/self/statm")
-	if err != nil {
-		return -1
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 2 {
-		return -1
-	}
-	pages, err := strconv.ParseInt(f[1], 10, 64)
-	if err != nil {
-		return -1
-	}
-	return pages * int64(os.Getpagesize()) / 1024
-}
 
 func runBlockedMem(n int64, c *clock) string {
 	if int64(len(blockedRes)) < n {
@@ -99,7 +73,7 @@ func runBlockedMem(n int64, c *clock) string {
 	c.stop()
 
 	if blockedKB < 0 || blockedBaseKB < 0 {
-		return "could not read /proc/self/statm"
+		return "could not read /proc/self/status"
 	}
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)

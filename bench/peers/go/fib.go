@@ -14,14 +14,9 @@ var fibBench = bench{
 	name:     "fib",
 	what:     "fib(n), a goroutine per call (go fib(n-1), WaitGroup); ns per goroutine (default 30)",
 	defaultN: 30,
-	checkN: func(n int64) string {
-		if n < 2 || n > 45 {
-			return "2..45"
-		}
-		return ""
-	},
-	ops: func(n int64) float64 { return float64(fibPlain(n+1) - 1) },
-	run: runFib,
+	checkN:   inRange(2, 45, ""),
+	ops:      func(n int64) float64 { return float64(fibPlain(n+1) - 1) },
+	run:      runFib,
 }
 
 func fib(n int64) int64 {

@@ -15,10 +15,7 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"sort"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 )
@@ -34,14 +31,9 @@ var sleepBench = bench{
 	what:        "n goroutines released at once, each sleeping a random 0-100 ms: time to the last wake-up, p50/p99/max lateness, bytes_per_fiber (peak RSS) (default 1M)",
 	defaultN:    1000000,
 	defaultReps: 3,
-	checkN: func(n int64) string {
-		if n < 1 || n > 10000000 {
-			return "1..10000000 goroutines"
-		}
-		return ""
-	},
-	ops: func(n int64) float64 { return float64(n) },
-	run: runSleep,
+	checkN:      inRange(1, 10000000, " goroutines"),
+	ops:         opsN,
+	run:         runSleep,
 }
 
 var (
@@ -58,25 +50,6 @@ func sleepDelay(i int64) time.Duration {
 	return time.Duration(x%(sleepMaxDelayUs+1)) * time.Microsecond
 }
 
-// statusKB is a "Key: N kB" line of /proc/self/status, or -1.
-func statusKB(key string) int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return -1
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, key+":") {
-			f := strings.Fields(line[len(key)+1:])
-			if len(f) > 0 {
-				if v, err := strconv.ParseInt(f[0], 10, 64); err == nil {
-					return v
-				}
-			}
-		}
-	}
-	return -1
-}
-
 func runSleep(n int64, c *clock) string {
 	if int64(len(sleepLate)) < n {
 		sleepLate = make([]int64, n)
@@ -86,9 +59,9 @@ func runSleep(n int64, c *clock) string {
 		late[i] = notWoken // resident before the baseline
 	}
 	if sleepBaseKB < 0 {
-		sleepBaseKB = statusKB("VmRSS")
+		sleepBaseKB = rssKB()
 	}
-	if sleepBaseKB < 0 || os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) != nil {
+	if sleepBaseKB < 0 || !resetPeakRSS() {
 		return "cannot read the RSS or reset the peak (/proc/self/status, /proc/self/clear_refs)"
 	}
 	gate := make(chan struct{})
@@ -114,7 +87,7 @@ func runSleep(n int64, c *clock) string {
 	done.Wait()
 	c.stop()
 
-	peakKB := statusKB("VmHWM")
+	peakKB := peakRSSKB()
 	last := time.Duration(0)
 	for i, l := range late {
 		if l == notWoken {

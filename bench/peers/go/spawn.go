@@ -10,14 +10,9 @@ var spawnBench = bench{
 	name:     "spawn",
 	what:     "go f() n times, all outstanding, then wg.Wait; ns per goroutine (default 1M)",
 	defaultN: 1000000,
-	checkN: func(n int64) string {
-		if n < 1 || n > 100000000 {
-			return "1..100000000 goroutines"
-		}
-		return ""
-	},
-	ops: func(n int64) float64 { return float64(n) },
-	run: runSpawn,
+	checkN:   inRange(1, 100000000, " goroutines"),
+	ops:      opsN,
+	run:      runSpawn,
 }
 
 func runSpawn(n int64, c *clock) string {
