@@ -58,13 +58,14 @@ static int env_workers(int *out)
     return 0;
 }
 
-static int env_pin(bool *out)
+/* A 0-or-1 variable (WEFT_PIN, WEFT_POLL_THREAD). */
+static int env_bool(const char *name, bool *out)
 {
-    const char *v = getenv("WEFT_PIN");
+    const char *v = getenv(name);
     if (!v)
         return 0;
     if (strcmp(v, "0") != 0 && strcmp(v, "1") != 0)
-        return bad("WEFT_PIN", v, "0 or 1");
+        return bad(name, v, "0 or 1");
     *out = v[0] == '1';
     return 0;
 }
@@ -220,13 +221,15 @@ int wt_config_resolve(const weft_config *cfg, int default_workers, struct wt_con
     /* An environment variable is read only where its field is zero. */
     int r = cfg->workers ? 0 : env_workers(&c.workers);
     if (!r && cfg->pin == WEFT_PIN_DEFAULT)
-        r = env_pin(&c.pin);
+        r = env_bool("WEFT_PIN", &c.pin);
     if (!r && !cfg->stack_size)
         r = env_stack_size(&c.stack_size);
     if (!r && cfg->guard == WEFT_GUARD_DEFAULT)
         r = env_guard(&c.guard);
     if (!r)
         r = env_spawn(&c.spawn);
+    if (!r)
+        r = env_bool("WEFT_POLL_THREAD", &c.poll_thread);
     if (!r)
         r = env_debug(&c);
     if (!r)

@@ -33,6 +33,7 @@ struct wt_config {
     uint64_t sched_seed; /* WEFT_SCHED / weft_config.sched_seed: 0 = normal */
     bool sched_chaos;    /* WEFT_SCHED=chaos:N */
     enum spawn_policy spawn;
+    bool poll_thread;            /* WEFT_POLL_THREAD=1: the dedicated poller (an experiment) */
     enum weft_deadlock deadlock; /* DEFAULT until the runtime's start resolves it */
 };
 

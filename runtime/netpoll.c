@@ -240,7 +240,7 @@ bool wt_netpoll_claim(void)
     if (atomic_load_explicit(&wt_np.nwaiters, memory_order_seq_cst) <= 0)
         return false;
     int expected = 0;
-    return atomic_compare_exchange_strong_explicit(&wt_np.blocked, &expected, 1,
+    return atomic_compare_exchange_strong_explicit(&wt_np.blocked, &expected, NP_BLOCKED_WORKER,
                                                    memory_order_seq_cst, memory_order_seq_cst);
 }
 

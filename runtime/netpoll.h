@@ -126,11 +126,17 @@ void wt_netpoll_ready(struct pd *pd, unsigned ev, struct waiter **ready);
  * the scheduler's idle protocol (scheduler.c argues the orderings); each is
  * on its own cache line, since nwaiters is written by every wait on an fd.
  */
+/* Values of netpoll.blocked. */
+enum {
+    NP_BLOCKED_WORKER = 1, /* an idle worker holds the blocking-poll slot */
+    NP_BLOCKED_THREAD = 2, /* the dedicated poller thread holds it for good */
+};
+
 struct netpoll {
     struct poller p;
     _Atomic uint32_t gen; /* generation of the open poller (never 0); bumped by init */
     bool open;
-    alignas(WT_CACHE_LINE) _Atomic int blocked;   /* a worker holds the blocking poll */
+    alignas(WT_CACHE_LINE) _Atomic int blocked;   /* who holds the blocking poll: 0, NP_BLOCKED_* */
     alignas(WT_CACHE_LINE) _Atomic long nwaiters; /* fibers parked, or parking, on a pd */
 };
 
@@ -168,10 +174,11 @@ void wt_netpoll_unclaim(void);
 /* Finish claimed waiters: their fibers become runnable on this worker. */
 void wt_netpoll_finish(struct waiter *ready);
 
-/* Is a worker holding the blocking-poll slot? seq_cst: the waker's side. */
+/* Is a worker holding the blocking-poll slot (not the dedicated thread,
+ * which no wake-up of the idle protocol is for)? seq_cst: the waker's side. */
 static inline bool wt_netpoll_blocked(void)
 {
-    return atomic_load_explicit(&wt_np.blocked, memory_order_seq_cst) != 0;
+    return atomic_load_explicit(&wt_np.blocked, memory_order_seq_cst) == NP_BLOCKED_WORKER;
 }
 
 /* Make the worker blocked in the poller (if any) return. Any thread. */

@@ -22,6 +22,7 @@
 #include "fiber.h"
 #include "monitor.h"
 #include "netpoll.h"
+#include "netpoll_thread.h"
 #include "offload.h"
 #include "os.h"
 #include "overflow.h"
@@ -55,6 +56,7 @@ static void teardown(struct runtime *rt, int nstarted_deques)
 {
     wt_trace_shutdown(rt); /* a trace still recording: finish its file */
     /* Closes the poller; the user's fds stay open. No-op if never opened. */
+    wt_netpoll_thread_stop();
     wt_netpoll_fini();
     wt_det_fini(rt);
     for (int i = 0; i < nstarted_deques; i++) {
@@ -151,8 +153,10 @@ static int start(struct runtime *rt, const weft_config *cfg)
     }
     /* The netpoller: an epoll fd and an eventfd, opened always (two system
      * calls here; none on any scheduling path until a fiber waits on an fd). */
-    r = wt_netpoll_init(rt->nworkers);
+    r = wt_netpoll_init(rt->nworkers + 1); /* a slot for each worker and one for the poll thread */
     if (r)
+        goto out_deques;
+    if (rt->cfg.poll_thread && (r = wt_netpoll_thread_start(rt->nworkers)) != 0)
         goto out_deques;
     r = wt_det_init(rt);
     if (r)
@@ -220,6 +224,7 @@ int weft_shutdown(void)
     int saved = errno;
     wt_monitor_stop(rt); /* it reads the workers: first */
     stop_workers(rt, rt->nworkers);
+    wt_netpoll_thread_stop();  /* if on: it finishes waiters, so before fibers are abandoned */
     wt_offload_stop();         /* waits for running offloads: before fibers are abandoned */
     if (rt->cfg.print_stats) { /* WEFT_DEBUG=stats: the counters, now final */
         fputs("weft: counters at shutdown:\n", stderr);
