@@ -295,8 +295,16 @@ int wt_pd_open(int fd, struct pd_ticket *t)
     if (fd < 0)
         return -EBADF;
     struct pd *pd = pd_lookup(fd, true);
-    if (!pd)
-        return ((size_t)fd >> PD_CHUNK_SHIFT) >= PD_NCHUNKS ? -EMFILE : -ENOMEM;
+    if (!pd) {
+        if (((size_t)fd >> PD_CHUNK_SHIFT) < PD_NCHUNKS)
+            return -ENOMEM;
+        /* Past the table (fds >= 2^26): a number that is not open is -EBADF
+         * as anywhere else; an open one cannot be tracked, so weft cannot
+         * poll it (-ENOTSUP). Found by tests/fuzz (it was -EMFILE). */
+        mode_t mode;
+        int r = sys_fstat_mode(fd, &mode);
+        return r ? r : -ENOTSUP;
+    }
     t->pd = pd;
     t->fd = fd;
     /* Acquire: pairs with weft_close's release bump, so that what it reset

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Install, with apt-get, whatever the given jobs need and this machine lacks.
-# Jobs: build (always), test, bench, screenshot (chromium, for
-# scripts/trace-screenshot.sh). Idempotent: asks dpkg first
-# and runs apt-get update only when something is missing.
+# Jobs: build (always), test, bench, fuzz (clang and libFuzzer, for
+# scripts/fuzz.sh), screenshot (chromium, for scripts/trace-screenshot.sh).
+# Idempotent: asks dpkg first and runs apt-get update only when something
+# is missing.
 set -euo pipefail
 
 pkgs=(meson ninja-build pkg-config libhwloc-dev gcc python3)
@@ -15,7 +16,8 @@ for job in "$@"; do
         [ "${WEFT_NO_PEERS:-0}" = 1 ] ||
             pkgs+=(golang-go libboost-fiber-dev libboost-context-dev libtbb-dev gnuplot-nox) ;;
     screenshot) pkgs+=(chromium) ;;
-    *) echo "deps.sh: unknown job '$job' (build, test, bench, screenshot)" >&2; exit 2 ;;
+    fuzz) pkgs+=(clang-14 libclang-rt-14-dev) ;;
+    *) echo "deps.sh: unknown job '$job' (build, test, bench, fuzz, screenshot)" >&2; exit 2 ;;
     esac
 done
 

@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing, then builds and runs
 # every test in five configurations (normal with the spin models, release
-# with LTO, ASan+UBSan, TSan, aarch64 under qemu) plus a valgrind pass and the
-# fault sweeps (tests/fault, -Dfault_injection=true under ASan+UBSan), and
-# ends with the line "N passed, N failed" counting test programs over all.
+# with LTO, ASan+UBSan, TSan, aarch64 under qemu) plus a valgrind pass, the
+# fault sweeps (tests/fault, -Dfault_injection=true under ASan+UBSan), a
+# minute of libFuzzer and a minute of soak, and ends with the line
+# "N passed, N failed" counting test programs over all.
 #
 #   scripts/test.sh            everything
 #   scripts/test.sh normal     only the listed parts: normal lto asan tsan valgrind aarch64 fault
+#                              fuzz soak
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh build test || exit 1
 
 parts=("$@")
-[ ${#parts[@]} -gt 0 ] || parts=(normal lto asan tsan valgrind aarch64 fault)
+[ ${#parts[@]} -gt 0 ] || parts=(normal lto asan tsan valgrind aarch64 fault fuzz soak)
 passed=0
 failed=0
 
@@ -84,6 +86,17 @@ for part in "${parts[@]}"; do
         # check runs at the end of each sweep's process.
         suite build-fault -Dfault_injection=true -Db_sanitize=address,undefined \
             -Db_lundef=false -Dbench=false -- --suite fault --setup sanitized ;;
+    fuzz)
+        # libFuzzer (clang) over sequences of public calls for a minute,
+        # from the seed corpus (docs/TESTING.md, "Fuzzing"); the corpus
+        # itself replays as a test in every build above.
+        echo "== fuzz: scripts/fuzz.sh 60"
+        if scripts/fuzz.sh 60; then passed=$((passed + 1)); else failed=$((failed + 1)); fi ;;
+    soak)
+        # The mixed workload of tests/soak for a minute (the normal part
+        # runs it for 5 s): conservation, fds and RSS over time
+        # (docs/TESTING.md, "Soak"). scripts/soak.sh runs it for 10 minutes.
+        WEFT_SOAK_SECONDS=60 suite build -Dwerror=true -- --suite soak --num-processes 1 ;;
     aarch64)
         echo "== aarch64 (qemu)"
         if scripts/test-aarch64.sh; then :; else echo "== aarch64: failed"; fi
