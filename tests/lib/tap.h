@@ -25,6 +25,7 @@
 struct tap_case {
     const char *name;
     void (*fn)(void);
+    int line; /* where TEST() stands: cases run in source order */
 };
 
 #define TAP_MAX_CASES 256
@@ -42,22 +43,29 @@ static const char *tap_current;
 static jmp_buf tap_bail;
 static uint64_t tap_seed_value;
 
-static void tap_register(const char *name, void (*fn)(void))
+static void tap_register(const char *name, void (*fn)(void), int line)
 {
     if (tap_ncases == TAP_MAX_CASES) {
         fprintf(stderr, "tap: too many cases\n");
         abort();
     }
-    tap_cases[tap_ncases].name = name;
-    tap_cases[tap_ncases].fn = fn;
-    tap_ncases++;
+    /* Constructors run in an order the toolchain picks (source order in a
+     * plain gcc build, the reverse under -flto): insert by line, so that
+     * cases run in source order everywhere - a case may rely on the one
+     * before it (a soak's checks on its workload). */
+    int i = tap_ncases++;
+    while (i > 0 && tap_cases[i - 1].line > line) {
+        tap_cases[i] = tap_cases[i - 1];
+        i--;
+    }
+    tap_cases[i] = (struct tap_case){.name = name, .fn = fn, .line = line};
 }
 
 #define TEST(name)                                                \
     static void test_##name(void);                                \
     __attribute__((constructor)) static void tap_reg_##name(void) \
     {                                                             \
-        tap_register(#name, test_##name);                         \
+        tap_register(#name, test_##name, __LINE__);               \
     }                                                             \
     static void test_##name(void)
 
