@@ -273,6 +273,18 @@ def build_type(build):
     return "unknown"
 
 
+def print_aligned(table, left=(0,)):
+    """Print rows of strings as columns, those numbered in @left
+    left-aligned and the others right-aligned, with a rule under the first
+    row (the header)."""
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
+    for i, r in enumerate(table):
+        print("  ".join(c.ljust(w) if j in left else c.rjust(w) for j, (c, w) in
+                        enumerate(zip(r, widths))))
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+
+
 def print_table(rows, peers):
     """rows: [(bench, workers, n, {impl: [samples]})]; a sample is (ns, per_op, rep)."""
     header = ["bench", "W", "n", "weft ms [min-max]", "weft ns/op"]
@@ -300,12 +312,7 @@ def print_table(rows, peers):
                 else:
                     line.append("-")
         table.append(line)
-    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
-    for i, r in enumerate(table):
-        print("  ".join(c.rjust(w) if j > 0 else c.ljust(w) for j, (c, w) in
-                        enumerate(zip(r, widths))))
-        if i == 0:
-            print("  ".join("-" * w for w in widths))
+    print_aligned(table)
 
 
 def print_speedups(rows, impls):
@@ -341,12 +348,7 @@ def print_speedups(rows, impls):
             table.append(line)
     if len(table) == 1:
         return False
-    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
-    for i, r in enumerate(table):
-        print("  ".join(c.rjust(w) if j > 0 else c.ljust(w) for j, (c, w) in
-                        enumerate(zip(r, widths))))
-        if i == 0:
-            print("  ".join("-" * w for w in widths))
+    print_aligned(table)
     return True
 
 
@@ -384,12 +386,7 @@ def print_extras(rows, peers):
             table.append(line)
     if len(table) == 1:
         return False
-    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
-    for i, r in enumerate(table):
-        print("  ".join(c.rjust(w) if j > 3 or j == 2 else c.ljust(w) for j, (c, w) in
-                        enumerate(zip(r, widths))))
-        if i == 0:
-            print("  ".join("-" * w for w in widths))
+    print_aligned(table, left=(0, 1, 3))
     return True
 
 
