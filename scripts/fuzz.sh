@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run the API fuzzer (tests/fuzz/api_fuzz.c; docs/TESTING.md, "Fuzzing")
+# Run the API fuzzer (tests/fuzz/, driver api_fuzz.c; docs/TESTING.md, "Fuzzing")
 # for SECONDS (default 60): installs clang-14 and libFuzzer (scripts/deps.sh
 # fuzz), builds build-fuzzer (clang, -Dfuzzer=true, ASan+UBSan), copies the
 # seed corpus into a scratch corpus, fuzzes with 2 jobs' worth of patience

@@ -1,7 +1,7 @@
 /*
- * replay_main.c - api_fuzz.c without libFuzzer: runs every file of the
- * directories (or the files) named on the command line through
- * LLVMFuzzerTestOneInput, one after another, as a TAP test, so that the
+ * replay_main.c - the API fuzzer (api_fuzz.c) without libFuzzer: runs
+ * every file of the directories (or the files) named on the command line
+ * through LLVMFuzzerTestOneInput, one after another, as a TAP test, so that the
  * checked-in seed corpus (tests/fuzz/corpus/) and any crash file libFuzzer
  * leaves run in every build, gcc's included. Each input starts and stops
  * its own runtime (WEFT_FUZZ_RESTART=1), so weft_shutdown() checks it for
