@@ -11,7 +11,7 @@
  *   free           FREE                    a free list / none
  *   queued         -                       the queue holding it / none until first run
  *   running        -                       its worker / bound stack
- *   parked         -                       the wait it parked on (joinee, timer heap)
+ *   parked         -                       the wait it parked on (joinee, the timers)
  *   exited         EXITED (+CLAIMED...)    the joiner (or reaper if DETACHED) / released
  *
  * CLAIMED is set once, by the one join or detach that wins; DETACHED says

@@ -165,10 +165,10 @@ static void push_local(struct worker *w, struct fiber *f)
         wt_gq_push(&w->rt->gq, f);
 }
 
-/* Fire the expired timers: the heap gives them earliest first and their
+/* Fire the expired timers: the timers give them earliest first and their
  * fibers go onto the worker's timer FIFO, which pick_local() takes right
  * after runnext, so timer-woken fibers run in deadline order (a LIFO deque
- * would reverse each batch). Owner-only, like the heap. */
+ * would reverse each batch). Owner-only, like the timers. */
 static void fire_timers(struct worker *w)
 {
     struct timer_entry *e;

@@ -1,6 +1,6 @@
 /*
  * wait.c - the blocking protocol of wait.h: begin, claim, finish, the park
- * commit, deadlines through the worker's timer heap, and cancellation.
+ * commit, deadlines through the worker's timers, and cancellation.
  *
  * Why a claim word and not a lock held across the switch (Go's gopark with
  * an unlock function)? Three kinds of party end a wait - a waker holding the

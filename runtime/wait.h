@@ -195,7 +195,7 @@ void wt_wait_cancel_plain_all(void);
 /* Has the calling fiber been cancelled? (false on a plain thread) */
 bool wt_wait_cancelled(struct worker *w);
 
-/* Timers. The heap of a worker holds (deadline, fiber, key) entries; one is
+/* Timers. A worker's timers (timer.h) hold (deadline, fiber, key) entries; one is
  * pushed when a fiber parks with a deadline, and firing it claims the wait
  * with WAIT_TIMEDOUT if its key still matches (else the entry is stale and
  * dropped). Run by the owner worker only. True if it ended the wait. */
