@@ -2,8 +2,9 @@
  * switch.c - the raw context switch: wt_context_switch() between two fiber
  * contexts, no runtime, no queue. Both fibers run the same loop, so each
  * switch leaves one fiber at the call site where the other was suspended:
- * the runtime's own pattern (every fiber switch in weft goes through the
- * one call in scheduler.c's switch_to()). n switches; each carries a
+ * the runtime's own pattern (every switch in weft but a dying fiber's last
+ * goes through the one call in scheduler.c's switch_to()). n switches; each
+ * carries a
  * counter that the resumed side increments, which is the answer checked.
  * Peer: Boost.Context's fiber, two fibers resuming each other the same way.
  *
