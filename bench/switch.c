@@ -3,9 +3,9 @@
  * contexts, no runtime, no queue. Both fibers run the same loop, so each
  * switch leaves one fiber at the call site where the other was suspended:
  * the runtime's own pattern (every switch in weft but a dying fiber's last
- * goes through the one call in scheduler.c's switch_to()). n switches; each
- * carries a
- * counter that the resumed side increments, which is the answer checked.
+ * goes through the one call in scheduler.c's switch_to()). n switches;
+ * each carries a counter that the resumed side increments, which is the
+ * answer checked.
  * Peer: Boost.Context's fiber, two fibers resuming each other the same way.
  *
  * (Before session 3 this benchmark switched between the main thread and one
