@@ -333,14 +333,16 @@ int wt_pd_open(int fd, struct pd_ticket *t)
     /* Concurrent first uses may both arm: the second finds it registered,
      * which the backend accepts. No lock across the system call. */
     int r = wt_poller_arm(&wt_np.p, fd, pd);
-    if (r)
-        return r;
     wt_spin_lock(&pd->lock);
     bool closed = atomic_load_explicit(&pd->closes, memory_order_relaxed) != t->closes;
-    if (!closed) /* Release: pairs with the acquire load above. */
+    if (!closed && !r) /* Release: pairs with the acquire load above. */
         atomic_store_explicit(&pd->armed, gen, memory_order_release);
     wt_spin_unlock(&pd->lock);
-    return closed ? -EBADF : 0;
+    /* A weft_close racing the arm (its EPOLL_CTL_DEL between a racing
+     * first use's ADD and our MOD gives ENOENT, its close(2) EBADF) is
+     * the fd's close, whatever the poller said: -EBADF, as after the
+     * arm. Found by tests/fuzz (weft_wait_fd returned -ENOENT). */
+    return closed ? -EBADF : r;
 }
 
 void wt_pd_accepted(int fd)
