@@ -50,6 +50,8 @@
 
 #include <weft.h>
 
+#include "hostport.h"
+
 #define MS ((int64_t)1000000)
 
 struct server {
@@ -145,18 +147,11 @@ static void *server_serve(void *arg)
 static int server_listen(const char *spec)
 {
     char host[256];
-    const char *colon = strrchr(spec, ':');
-    if (!colon || (size_t)(colon - spec) >= sizeof host)
+    const char *port;
+    if (!split_host_port(spec, host, sizeof host, &port))
         return -1;
-    memcpy(host, spec, (size_t)(colon - spec));
-    host[colon - spec] = '\0';
-    char *h = host;
-    if (h[0] == '[' && h[strlen(h) - 1] == ']') {
-        h[strlen(h) - 1] = '\0';
-        h++;
-    }
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *res, *ai;
-    int e = getaddrinfo(*h ? h : NULL, colon + 1, &hints, &res);
+    int e = getaddrinfo(*host ? host : NULL, port, &hints, &res);
     if (e) {
         fprintf(stderr, "%s: %s: %s\n", srv.name, spec, gai_strerror(e));
         return -1;

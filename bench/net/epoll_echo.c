@@ -35,6 +35,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "hostport.h"
+
 enum { BUF = 16384, MAX_EVENTS = 256 };
 
 /* Bytes read but not yet written back, per connection (by fd). */
@@ -51,18 +53,11 @@ static int ep;
 static int listen_on(const char *spec)
 {
     char host[256];
-    const char *colon = strrchr(spec, ':');
-    if (!colon || (size_t)(colon - spec) >= sizeof host)
+    const char *port;
+    if (!split_host_port(spec, host, sizeof host, &port))
         return -1;
-    memcpy(host, spec, (size_t)(colon - spec));
-    host[colon - spec] = '\0';
-    char *h = host;
-    if (h[0] == '[' && h[strlen(h) - 1] == ']') {
-        h[strlen(h) - 1] = '\0';
-        h++;
-    }
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *res, *ai;
-    int e = getaddrinfo(*h ? h : NULL, colon + 1, &hints, &res);
+    int e = getaddrinfo(*host ? host : NULL, port, &hints, &res);
     if (e) {
         fprintf(stderr, "epoll_echo: %s: %s\n", spec, gai_strerror(e));
         return -1;

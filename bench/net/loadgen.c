@@ -62,6 +62,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hostport.h"
+
 enum mode { MODE_ECHO, MODE_HTTP };
 
 /* Phases, in order; main moves them on, threads read them. */
@@ -462,18 +464,11 @@ static void *run_thread(void *arg)
 static bool resolve(const char *spec)
 {
     char host[256];
-    const char *colon = strrchr(spec, ':');
-    if (!colon || colon == spec || (size_t)(colon - spec) >= sizeof host)
+    const char *port;
+    if (!split_host_port(spec, host, sizeof host, &port) || !*host)
         return false;
-    memcpy(host, spec, (size_t)(colon - spec));
-    host[colon - spec] = '\0';
-    char *h = host;
-    if (h[0] == '[' && h[strlen(h) - 1] == ']') {
-        h[strlen(h) - 1] = '\0';
-        h++;
-    }
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res;
-    int e = getaddrinfo(h, colon + 1, &hints, &res);
+    int e = getaddrinfo(host, port, &hints, &res);
     if (e) {
         fprintf(stderr, "loadgen: %s: %s\n", spec, gai_strerror(e));
         return false;
