@@ -143,52 +143,6 @@ static void *server_serve(void *arg)
     return NULL;
 }
 
-/* Bind and listen on HOST:PORT ([v6addr]:port for IPv6). */
-static int server_listen(const char *spec)
-{
-    char host[256];
-    const char *port;
-    if (!split_host_port(spec, host, sizeof host, &port))
-        return -1;
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *res, *ai;
-    int e = getaddrinfo(*host ? host : NULL, port, &hints, &res);
-    if (e) {
-        fprintf(stderr, "%s: %s: %s\n", srv.name, spec, gai_strerror(e));
-        return -1;
-    }
-    int fd = -1;
-    for (ai = res; ai; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-        if (fd < 0)
-            continue;
-        int one = 1;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 4096) == 0)
-            break;
-        close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(res);
-    if (fd < 0)
-        fprintf(stderr, "%s: cannot listen on %s: %s\n", srv.name, spec, strerror(errno));
-    return fd;
-}
-
-/* Says where @fd listens, the port the kernel chose (for port 0) included. */
-static void server_print_listening(int fd)
-{
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    char host[NI_MAXHOST], port[NI_MAXSERV];
-    if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0 ||
-        getnameinfo((struct sockaddr *)&ss, sl, host, sizeof host, port, sizeof port,
-                    NI_NUMERICHOST | NI_NUMERICSERV) != 0)
-        return;
-    fprintf(stderr,
-            ss.ss_family == AF_INET6 ? "%s: listening on [%s]:%s\n" : "%s: listening on %s:%s\n",
-            srv.name, host, port);
-}
-
 static int server_usage(void)
 {
     fprintf(stderr, "usage: %s [--listen HOST:PORT] [--workers N]\n", srv.name);
@@ -231,7 +185,7 @@ static int server_main(int argc, char **argv, const char *name, const char *defa
         perror(name);
         return 1;
     }
-    srv.lfd = server_listen(listen_spec);
+    srv.lfd = listen_host_port(listen_spec, SOCK_CLOEXEC, srv.name);
     if (srv.lfd < 0)
         return 1;
     /* Blocked here, before weft_main starts any thread, so that every
@@ -240,7 +194,7 @@ static int server_main(int argc, char **argv, const char *name, const char *defa
     sigaddset(&srv.stop_signals, SIGINT);
     sigaddset(&srv.stop_signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &srv.stop_signals, NULL);
-    server_print_listening(srv.lfd);
+    print_listening(srv.lfd, srv.name);
     int err = weft_main(&cfg, server_serve, NULL, NULL);
     if (err) {
         fprintf(stderr, "%s: %s\n", name, weft_strerror(err));

@@ -50,48 +50,6 @@ static size_t npend;
 static bool *open_fd;
 static int ep;
 
-static int listen_on(const char *spec)
-{
-    char host[256];
-    const char *port;
-    if (!split_host_port(spec, host, sizeof host, &port))
-        return -1;
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *res, *ai;
-    int e = getaddrinfo(*host ? host : NULL, port, &hints, &res);
-    if (e) {
-        fprintf(stderr, "epoll_echo: %s: %s\n", spec, gai_strerror(e));
-        return -1;
-    }
-    int fd = -1;
-    for (ai = res; ai; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
-        if (fd < 0)
-            continue;
-        int one = 1;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 4096) == 0)
-            break;
-        close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(res);
-    if (fd < 0) {
-        fprintf(stderr, "epoll_echo: cannot listen on %s: %s\n", spec, strerror(errno));
-        return -1;
-    }
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    char hb[NI_MAXHOST], pb[NI_MAXSERV];
-    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0 &&
-        getnameinfo((struct sockaddr *)&ss, sl, hb, sizeof hb, pb, sizeof pb,
-                    NI_NUMERICHOST | NI_NUMERICSERV) == 0)
-        fprintf(stderr,
-                ss.ss_family == AF_INET6 ? "epoll_echo: listening on [%s]:%s\n"
-                                         : "epoll_echo: listening on %s:%s\n",
-                hb, pb);
-    return fd;
-}
-
 static void drop(int fd)
 {
     if ((size_t)fd < npend) {
@@ -197,7 +155,9 @@ int main(int argc, char **argv)
     sigaddset(&sigs, SIGTERM);
     sigprocmask(SIG_BLOCK, &sigs, NULL);
     int sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
-    int lfd = listen_on(spec);
+    int lfd = listen_host_port(spec, SOCK_CLOEXEC | SOCK_NONBLOCK, "epoll_echo");
+    if (lfd >= 0)
+        print_listening(lfd, "epoll_echo");
     int spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
     ep = epoll_create1(EPOLL_CLOEXEC);
     if (sfd < 0 || lfd < 0 || spare < 0 || ep < 0 || !watch(sfd, EPOLLIN, EPOLL_CTL_ADD) ||
