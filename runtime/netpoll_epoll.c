@@ -96,9 +96,18 @@ void wt_poller_close(struct poller *p)
 int wt_poller_arm(struct poller *p, int fd, struct pd *pd)
 {
     struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = pd};
+    /* Registered already (a racing first use): point it at pd. A MOD that
+     * finds it gone (ENOENT: a racing close or another first use's failed
+     * arm unregistered it in between) adds it again; a few rounds at most,
+     * then the fd is in flux under a racing close: -EBADF. */
     int r = sys_epoll_ctl(p->fd, EPOLL_CTL_ADD, fd, &ev);
-    if (r == -EEXIST) /* registered already (a racing first use): point it at pd */
+    for (int round = 0; r == -EEXIST && round < 4; round++) {
         r = sys_epoll_ctl(p->fd, EPOLL_CTL_MOD, fd, &ev);
+        if (r == -ENOENT)
+            r = sys_epoll_ctl(p->fd, EPOLL_CTL_ADD, fd, &ev);
+    }
+    if (r == -EEXIST || r == -ENOENT)
+        r = -EBADF;
     if (r == -EPERM) /* epoll's word for "this file does not support polling" */
         r = -ENOTSUP;
     return r;

@@ -241,7 +241,10 @@ static void advance(struct timer_heap *h, int64_t now_tick)
     while (first_slot(h, &level, &s, &start) && start <= now_tick) {
         struct timer_slot *sl = &h->slots[level][s];
         size_t due = level == 0 ? sl->n : count_due(sl, start);
-        if (heap_room(h, due) || top_up(h, (size_t)WT_WHEEL_SLOTS * (size_t)level + 1))
+        /* One more of each than this slot needs: a fiber that reserved
+         * room (wt_timer_reserve) pushes its entry only at its park
+         * commit, and leaving for the next fiber may run us in between. */
+        if (heap_room(h, due + 1) || top_up(h, (size_t)WT_WHEEL_SLOTS * (size_t)level + 2))
             return;
         struct timer_chunk *c = sl->head;
         *sl = (struct timer_slot){0};
